@@ -90,9 +90,13 @@ def process_pages(
     for number in wanted:
         timings: dict[str, float] = {"text_layer": round(per_page_tl, 4)}
         image = next_image(number) if number in need_image else None
-        if image is not None:
+        if number in need_image:
             timings["render"] = round(render_times.get(number, 0.0), 4)
         tl = text_layer.get(number)
+        if number in need_image and image is None and not (tl is not None and tl.trusted):
+            # The renderer could not draw this page (it raises when it cannot draw the first one).
+            out.append(Page(number=number, width=0, height=0, warnings=["render_failed: page skipped"]))
+            continue
         if tl is not None and tl.trusted and options.text_layer.mode != "never":
             page = Page(
                 number=number,
