@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -222,3 +223,19 @@ def run(path: str | Path, options: PipelineOptions | None = None) -> Result:
         if doc is not None:
             doc.timings = timings
         return build_result(path, doc, None, options, errors=[ErrorRecord(**exc.to_dict())])
+    except Exception as exc:  # noqa: BLE001 - a bug on one document must not end a batch
+        # The exception's message may quote document content: log the code path, not the message.
+        log.error("internal error on %s: %s\n%s", path, type(exc).__name__,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+        return build_result(path, doc, None, options, errors=[
+            ErrorRecord(stage="pipeline", code="internal_error", message=type(exc).__name__)])
+
+
+def warm_up(options: PipelineOptions) -> None:
+    """Load the models a worker will need once, before its first document."""
+    if options.ocr.kind:
+        ocr.get_engine(options.ocr)
+    warm_layout = getattr(layout, "warm_up", None)
+    if warm_layout is not None and options.layout.kind in ("auto", "picodet"):
+        warm_layout(options.layout)
+    readers.get_reader(options.reader)
