@@ -1,12 +1,18 @@
 # The two commands of the README: `make demo` (main job) and `make test` (the test suite).
-.PHONY: setup demo test bench eval-all clean
+.PHONY: setup demo test bench samples clean
 
 setup:
 	bash scripts/setup.sh
 
+# The demo: the invoices in samples/docs (born-digital PDFs and their degraded scans), extracted
+# in-process, then scored against their own ground truth.
 demo: setup
-	.venv/bin/python -m docproc.samples make samples/generated
-	.venv/bin/docproc extract samples/generated --schema invoice -o demo-out --table
+	.venv/bin/docproc extract samples/docs --schema invoice -o demo-out --table
+	.venv/bin/docproc eval samples demo-out
+
+# Regenerates samples/ (deterministic content) with the project's own generator.
+samples: setup
+	.venv/bin/python -m docproc.samples samples --count 3
 
 test: setup
 	.venv/bin/python -m pytest -q
