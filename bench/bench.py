@@ -1,0 +1,176 @@
+"""End-to-end benchmark: time per stage, pages/s, memory, and bare Tesseract for comparison.
+
+    .venv/bin/python bench/bench.py [--sets sroie_receipts,kleister_nda] [--docs 20] [--leak 0]
+
+Per document set (from ../shared/eval, or samples/ when that is absent) it runs the real
+pipeline in this process (so per-stage times are not blurred by process start-up), prints the
+mean time per page of each stage (sniff, text layer, render, OCR, layout, reader, write), the
+median seconds per page and pages/s end to end, peak RSS, and for scanned sets the time of bare
+Tesseract OCR (`pytesseract.image_to_string`) on the same pages, as a ratio.
+`--leak N` processes N documents in a loop and prints RSS after 100 and after N.
+Not a test: it asserts nothing and its numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from docproc import pipeline  # noqa: E402
+from docproc.batch import write_result  # noqa: E402
+from docproc.options import PipelineOptions  # noqa: E402
+
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+STAGES = ["sniff", "text_layer", "render", "ocr", "ocr_det", "ocr_rec", "layout", "reader", "write"]
+SCANNED = {"sroie_receipts", "funsd_forms", "cms1500_claims"}
+SCHEMAS = {"sroie_receipts": "receipt", "funsd_forms": None, "kleister_nda": "nda", "cms1500_claims": "cms1500",
+           "parsee_invoices": "invoice", "deepform_adbuy": str(REPO / "examples" / "schemas" / "adbuy.yaml"),
+           "samples": "invoice"}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dataset_files(name: str, limit: int, digital_only: bool = False) -> list[Path]:
+    folder = REPO / "samples" if name == "samples" else SHARED_EVAL / name
+    lines = [json.loads(l) for l in (folder / "manifest.jsonl").read_text().splitlines() if l.strip()]
+    files = [folder / l["file"] for l in lines]
+    if digital_only:
+        files = [f for f in files if _has_text_layer(f)]
+    return files[:limit]
+
+
+def _has_text_layer(path: Path) -> bool:
+    if path.suffix.lower() != ".pdf":
+        return False
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+        text = pdf[0].get_textpage().get_text_range()
+        return len(text.strip()) > 50
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def bench_set(name: str, files: list[Path], options: PipelineOptions) -> dict:
+    stage_totals = {s: 0.0 for s in STAGES}
+    per_page: list[float] = []
+    pages = 0
+    errors = 0
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    wall_start = time.perf_counter()
+    for f in files:
+        t0 = time.perf_counter()
+        result = pipeline.run(f, options)
+        t1 = time.perf_counter()
+        write_result(result, out_dir / f"{f.stem}.json")
+        t_write = time.perf_counter() - t1
+        n = max(1, result.document.pages)
+        pages += result.document.pages
+        errors += result.status == "error"
+        for s in STAGES:
+            stage_totals[s] += result.timings.get(s, 0.0)
+        stage_totals["write"] += t_write
+        per_page.append((time.perf_counter() - t0) / n)
+    wall = time.perf_counter() - wall_start
+    return {
+        "set": name, "documents": len(files), "pages": pages, "errors": errors,
+        "stage_s_per_page": {s: round(v / max(1, pages), 4) for s, v in stage_totals.items() if v},
+        "median_s_per_page": round(statistics.median(per_page), 3) if per_page else None,
+        "pages_per_s": round(pages / wall, 2) if wall else None,
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+def bench_tesseract(files: list[Path]) -> float | None:
+    """Seconds per page of bare Tesseract (eng) on the same images."""
+    import pytesseract
+    from PIL import Image
+
+    images = [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff")]
+    if not images:
+        return None
+    t0 = time.perf_counter()
+    for f in images:
+        with Image.open(f) as im:
+            pytesseract.image_to_string(im, lang="eng")
+    return (time.perf_counter() - t0) / len(images)
+
+
+def leak_check(files: list[Path], options: PipelineOptions, n: int) -> dict:
+    marks = {}
+    for i in range(n):
+        pipeline.run(files[i % len(files)], options)
+        if i + 1 in (100, n):
+            marks[i + 1] = round(rss_mb())
+    return {"documents": n, "rss_mb_after": marks}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="sroie_receipts,funsd_forms,kleister_nda,deepform_adbuy")
+    parser.add_argument("--docs", type=int, default=20)
+    parser.add_argument("--leak", type=int, default=0, help="documents for the RSS-growth check (0: skip)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    sets = [s for s in args.sets.split(",") if s]
+    if not SHARED_EVAL.exists():
+        print(f"{SHARED_EVAL} not found: benchmarking samples/ instead")
+        sets = ["samples"]
+    rows = []
+    for name in sets:
+        digital_only = name == "deepform_adbuy"
+        files = dataset_files(name, args.docs, digital_only)
+        options = PipelineOptions(schema=SCHEMAS.get(name))
+        pipeline.warm_up(options)
+        row = bench_set(name + (" (digital)" if digital_only else ""), files, options)
+        if name in SCANNED:
+            tess = bench_tesseract(files)
+            if tess:
+                row["tesseract_s_per_page"] = round(tess, 3)
+                row["ratio_to_tesseract"] = round(row["median_s_per_page"] / tess, 2)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.leak:
+        files = dataset_files(sets[0], args.docs)
+        options = PipelineOptions(schema=SCHEMAS.get(sets[0]))
+        leak = leak_check(files, options, args.leak)
+        rows.append({"leak": leak})
+        print(json.dumps(leak))
+
+    print()
+    print(f"{'set':28} {'docs':>5} {'pages':>5} {'s/page(med)':>11} {'pages/s':>8} {'peak MB':>8}  stages (s/page)")
+    for r in rows:
+        if "set" not in r:
+            continue
+        stages = " ".join(f"{k}={v}" for k, v in r["stage_s_per_page"].items())
+        extra = f"  tesseract={r['tesseract_s_per_page']} ratio={r['ratio_to_tesseract']}" if "ratio_to_tesseract" in r else ""
+        print(f"{r['set']:28} {r['documents']:5d} {r['pages']:5d} {r['median_s_per_page']!s:>11} "
+              f"{r['pages_per_s']!s:>8} {r['peak_rss_mb']:8d}  {stages}{extra}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
