@@ -1,0 +1,101 @@
+"""OCR stage: one engine per `OcrOptions.kind` behind `OcrEngine.detect`, loaded once per process.
+
+`ocr_page` adds what a page needs beyond one engine pass: upside-down pages (PP-OCR's angle
+classifier), and lines in scripts PP-OCR cannot read (Cyrillic) sent to Tesseract.
+"""
+
+from __future__ import annotations
+
+import time
+from threading import Lock
+
+from PIL import Image
+
+from docproc.errors import DocprocError
+from docproc.ocr.base import OcrEngine, OcrPageResult, to_rgb
+from docproc.ocr.script import dominant_script, read_suspects
+from docproc.options import Limits, OcrOptions
+
+__all__ = ["OcrEngine", "OcrPageResult", "get_engine", "ocr_page"]
+
+_ENGINES: dict[tuple, OcrEngine] = {}
+_LOCK = Lock()
+
+
+def _engine_key(options: OcrOptions) -> tuple:
+    if options.kind == "tesseract":
+        return ("tesseract", options.tesseract_languages)
+    if options.kind == "paddleocr":
+        return ("paddleocr", options.paddle_model_dir, options.threads)
+    return ("rapidocr", options.threads)
+
+
+def get_engine(options: OcrOptions, limits: Limits | None = None) -> OcrEngine:
+    """The engine for `options`, built on first use and cached for the life of the process."""
+    key = _engine_key(options)
+    with _LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _build(options)
+            _ENGINES[key] = engine
+    if options.kind == "tesseract" and limits is not None:
+        engine.timeout_s = limits.ocr_timeout_s  # type: ignore[attr-defined]
+    return engine
+
+
+def _build(options: OcrOptions) -> OcrEngine:
+    if options.kind == "tesseract":
+        from docproc.ocr.tesseract import TesseractEngine
+
+        return TesseractEngine(options.tesseract_languages)
+    if options.kind == "paddleocr":
+        from docproc.ocr.paddle import PaddleEngine
+
+        return PaddleEngine.from_options(options)
+    from docproc.ocr.rapid import RapidOcrEngine
+
+    return RapidOcrEngine(threads=options.threads)
+
+
+# An upside-down page: most text boxes turned by the angle classifier.
+FLIPPED_SHARE = 0.6
+
+
+def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPageResult:
+    """Read one page image into words with page-relative boxes (see OcrPageResult)."""
+    image = to_rgb(image)
+    engine = get_engine(options, limits)
+    result = OcrPageResult()
+    t0 = time.perf_counter()
+    if options.kind != "rapidocr":
+        result.words = engine.detect(image)
+        result.timings["engine"] = round(time.perf_counter() - t0, 4)
+        result.script = dominant_script(result.words)
+        return result
+
+    read = engine.read(image)  # type: ignore[attr-defined]
+    n_boxes = len({w.segment for w in read.words}) + len(read.suspects)
+    if n_boxes and read.flipped >= FLIPPED_SHARE * n_boxes:
+        image = image.rotate(180)
+        read = engine.read(image)  # type: ignore[attr-defined]
+        result.rotation = 180
+    result.timings.update(read.timings)
+    result.words = read.words
+    elapsed = time.perf_counter() - t0
+    if elapsed > limits.ocr_timeout_s:
+        raise DocprocError("ocr", "ocr_timeout", f"ocr took {elapsed:.0f}s > {limits.ocr_timeout_s:.0f}s")
+
+    if read.suspects:
+        if options.cyrillic_fallback:
+            t1 = time.perf_counter()
+            first = max((w.segment or 0 for w in read.words), default=-1) + 1
+            extra = read_suspects(
+                image, read.suspects, options.tesseract_languages,
+                limits.ocr_timeout_s - elapsed, first,
+            )
+            result.words.extend(extra)
+            result.timings["script"] = round(time.perf_counter() - t1, 4)
+        else:
+            result.warnings.append(f"unread_text_boxes: {len(read.suspects)}")
+    result.script = dominant_script(result.words)
+    return result

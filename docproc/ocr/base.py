@@ -1,0 +1,44 @@
+"""The engine interface and the page-level OCR result shared by every engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+from PIL import Image
+
+from docproc.document import BBox, Word
+
+
+class OcrEngine(Protocol):
+    """One OCR engine: read an image into words with page-relative boxes."""
+
+    name: str
+
+    def detect(self, image: Image.Image) -> list[Word]: ...
+
+
+@dataclass
+class OcrPageResult:
+    words: list[Word] = field(default_factory=list)
+    script: str = "latin"  # dominant script of the page's letters
+    rotation: int = 0  # degrees the image was rotated before reading
+    warnings: list[str] = field(default_factory=list)
+    # Seconds per step ("det", "rec", "script", ...), for benchmarks.
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def relative_bbox(points: Sequence[Sequence[float]], width: int, height: int) -> BBox:
+    """Axis-aligned page-relative box around pixel points (a quad or a rectangle's corners)."""
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    return (
+        min(max(min(xs) / width, 0.0), 1.0),
+        min(max(min(ys) / height, 0.0), 1.0),
+        min(max(max(xs) / width, 0.0), 1.0),
+        min(max(max(ys) / height, 0.0), 1.0),
+    )
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    return image if image.mode == "RGB" else image.convert("RGB")

@@ -1,0 +1,159 @@
+"""PP-OCR (det + cls + rec ONNX models shipped in the rapidocr wheel) as an OcrEngine.
+
+rapidocr's one-call API drops boxes whose text came out empty; those are exactly the lines
+written in a script the recognizer does not know (Cyrillic), so we run its steps ourselves
+and keep them as `suspects` for the script fallback (docproc.ocr.script).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from docproc.document import Word
+from docproc.ocr.base import relative_bbox, to_rgb
+
+log = logging.getLogger(__name__)
+
+# Tuned on SROIE receipts and FUNSD forms (bench/bench_ocr.py): see the report in the bench.
+DET_LIMIT_TYPE = "min"
+DET_LIMIT_SIDE_LEN = 736
+REC_BATCH = 16
+MIN_TEXT_SCORE = 0.5
+
+
+@dataclass
+class RapidRead:
+    """What one PP-OCR pass found: words, the text boxes read badly, and step timings."""
+
+    words: list[Word] = field(default_factory=list)
+    # Pixel quads of text boxes whose text came out empty or far too short for their width.
+    suspects: list[np.ndarray] = field(default_factory=list)
+    segment_scores: dict[int, float] = field(default_factory=dict)
+    flipped: int = 0  # boxes the angle classifier turned by 180 degrees
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build_params(threads: int) -> dict:
+    params = {
+        "Global.log_level": "warning",
+        "Global.return_word_box": True,
+        "Det.limit_type": DET_LIMIT_TYPE,
+        "Det.limit_side_len": DET_LIMIT_SIDE_LEN,
+        "Rec.rec_batch_num": REC_BATCH,
+    }
+    if threads > 0:
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+        params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+    return params
+
+
+def _sparse(text: str, quad: np.ndarray) -> bool:
+    """True when a box holds far fewer characters than its shape says (unknown script)."""
+    if any("\u0370" <= ch <= "\u03ff" for ch in text):
+        return True  # stray Greek letters are how the recognizer renders Cyrillic glyphs
+    w = float(np.linalg.norm(quad[0] - quad[1]))
+    h = float(np.linalg.norm(quad[1] - quad[2]))
+    if h <= 0 or w < 2 * h:
+        return not text.strip()
+    expected = w / (0.6 * h)  # a glyph is roughly 0.5-0.7 line heights wide
+    return len(text.replace(" ", "")) < 0.45 * expected
+
+
+class RapidOcrEngine:
+    name = "rapidocr"
+
+    def __init__(self, threads: int = 0, params: dict | None = None):
+        from rapidocr import RapidOCR  # heavy import, once per process
+
+        self._ocr = RapidOCR(params=params or build_params(threads))
+
+    def detect(self, image: Image.Image) -> list[Word]:
+        return self.read(image).words
+
+    def read(self, image: Image.Image) -> RapidRead:
+        from rapidocr.utils.process_img import map_boxes_to_original, map_img_to_original
+
+        eng = self._ocr
+        rgb = np.asarray(to_rgb(image))
+        # rapidocr's loader expects BGR arrays, as cv2 gives them.
+        ori = np.ascontiguousarray(rgb[:, :, ::-1])
+        height, width = ori.shape[:2]
+        out = RapidRead()
+        img, op_record = eng.preprocess_img(ori)
+        det, cls, rec, crops = eng.run_ocr_steps(img, op_record)
+        out.timings = {
+            "det": round(det.elapse or 0.0, 4),
+            "cls": round(cls.elapse or 0.0, 4),
+            "rec": round(rec.elapse or 0.0, 4),
+        }
+        if det.boxes is None or rec.txts is None or len(det.boxes) == 0:
+            return out
+        boxes = map_boxes_to_original(det.boxes, op_record, height, width)
+        pre = op_record["preprocess"]
+        crops = map_img_to_original(crops, pre["ratio_h"], pre["ratio_w"])
+        if cls.cls_res:
+            out.flipped = sum(1 for label, score in cls.cls_res if label == "180" and score >= 0.9)
+
+        keep: list[int] = []
+        for i, (text, score) in enumerate(zip(rec.txts, rec.scores)):
+            if _sparse(text, boxes[i]):
+                out.suspects.append(boxes[i])
+            elif score >= MIN_TEXT_SCORE:
+                keep.append(i)
+        if not keep:
+            return out
+
+        t0 = time.perf_counter()
+        word_lists = self._word_boxes(rec, [crops[i] for i in keep], boxes[keep], keep)
+        out.timings["word_boxes"] = round(time.perf_counter() - t0, 4)
+        for seg, i in enumerate(keep):
+            out.segment_scores[seg] = float(rec.scores[i])
+            for text, conf, quad in word_lists[seg]:
+                if not text.strip():
+                    continue
+                out.words.append(Word(
+                    text=text.strip(),
+                    bbox=relative_bbox(quad, width, height),
+                    confidence=round(float(conf), 4),
+                    segment=seg,
+                    source=self.name,
+                ))
+        return out
+
+    def _word_boxes(self, rec, crops, boxes, keep) -> list[list[tuple]]:
+        """Word boxes from the recognizer's character columns; even split as a fallback."""
+        from rapidocr.ch_ppocr_rec.typings import TextRecOutput
+
+        sub = TextRecOutput(
+            txts=tuple(rec.txts[i] for i in keep),
+            scores=[rec.scores[i] for i in keep],
+            word_results=tuple(rec.word_results[i] for i in keep),
+        )
+        try:
+            result = self._ocr.cal_rec_boxes(crops, boxes, sub, False).word_results
+        except Exception:  # noqa: BLE001 - a geometry corner case must not lose the text
+            log.debug("word boxes failed; splitting boxes evenly", exc_info=True)
+            result = ()
+        if len(result) == len(keep) and all(result):
+            return [[(t, s, b) for t, s, b in line if b is not None] for line in result]
+        return [_even_split(rec.txts[i], rec.scores[i], boxes[j]) for j, i in enumerate(keep)]
+
+
+def _even_split(text: str, score: float, quad: np.ndarray) -> list[tuple]:
+    """Split a text box into words by character count (when no column positions exist)."""
+    x0, y0 = quad[:, 0].min(), quad[:, 1].min()
+    x1, y1 = quad[:, 0].max(), quad[:, 1].max()
+    n = max(1, len(text))
+    out, pos = [], 0
+    for token in text.split(" "):
+        if token:
+            a = x0 + (x1 - x0) * pos / n
+            b = x0 + (x1 - x0) * (pos + len(token)) / n
+            out.append((token, score, [[a, y0], [b, y0], [b, y1], [a, y1]]))
+        pos += len(token) + 1
+    return out
