@@ -16,5 +16,8 @@ class DocprocError(Exception):
         self.code = code
         self.message = message
 
+    def __reduce__(self):  # picklable across process pools and sandbox children
+        return (type(self), (self.stage, self.code, self.message))
+
     def to_dict(self) -> dict:
         return {"stage": self.stage, "code": self.code, "message": self.message}

@@ -1,0 +1,150 @@
+"""Run untrusted-input work (PDF/image parsing and rendering) where a hang, a crash or a
+memory blow-up cannot take the caller down: a forked child with an address-space cap and a
+wall-clock deadline, or a subprocess capped the same way.
+
+Fork (not spawn) keeps the per-call overhead to a few milliseconds: the child already has
+pypdfium2/Pillow imported. The child gets its own session so that a kill on timeout also
+reaches anything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import time
+from typing import Any, Callable
+
+MB = 1024 * 1024
+# A forked child starts with all of its parent's mappings (models, arenas); it always gets at
+# least this much address space beyond them, whatever the cap says.
+_MIN_HEADROOM = 256 * MB
+
+
+class SandboxError(Exception):
+    """The child did not return a result."""
+
+
+class SandboxTimeout(SandboxError):
+    pass
+
+
+class SandboxCrash(SandboxError):
+    """Killed by a signal, ran out of memory, or exited without a result."""
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cap_address_space(memory_mb: int) -> None:
+    limit = max(memory_mb * MB, _vm_size() + _MIN_HEADROOM)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _child_main(write_fd: int, fn: Callable[..., Any], args: tuple, memory_mb: int) -> None:
+    status = 1
+    try:
+        os.setsid()
+        _cap_address_space(memory_mb)
+        try:
+            payload = ("ok", fn(*args))
+        except MemoryError:
+            payload = ("crash", "out of memory")
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+            payload = ("err", exc)
+        try:
+            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an unpicklable exception: send its type name only
+            data = pickle.dumps(("crash", f"unpicklable {type(payload[1]).__name__}"))
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(data)
+        status = 0
+    finally:
+        os._exit(status)  # never run the parent's atexit handlers or pytest's teardown
+
+
+def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float, memory_mb: int) -> Any:
+    """Return ``fn(*args)`` computed in a forked child; re-raise what it raised.
+
+    Raises SandboxTimeout (child killed after `timeout_s`) or SandboxCrash (signal, memory
+    cap, no result). `fn`, its arguments' results and exceptions must be picklable.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.close(read_fd)
+        _child_main(write_fd, fn, args, memory_mb)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([read_fd], [], [], left)
+            if ready:
+                chunk = os.read(read_fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if timed_out:
+            _kill_group(pid)
+        _, wait_status = os.waitpid(pid, 0)
+    if timed_out:
+        raise SandboxTimeout(f"child exceeded {timeout_s:.1f} s")
+    if os.WIFSIGNALED(wait_status):
+        raise SandboxCrash(f"child killed by signal {os.WTERMSIG(wait_status)}")
+    try:
+        kind, value = pickle.loads(b"".join(chunks))
+    except Exception as exc:
+        raise SandboxCrash(f"child exited {os.WEXITSTATUS(wait_status)} without a result") from exc
+    if kind == "ok":
+        return value
+    if kind == "crash":
+        raise SandboxCrash(str(value))
+    raise value
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):  # os.kill too: the child may not have made its group yet
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_command(
+    argv: list[str], *, timeout_s: float, memory_mb: int, cwd: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run a program with an address-space cap and a deadline (the whole process group is
+    killed on timeout). The cap is applied by `prlimit` rather than a preexec_fn, which is
+    unsafe in a process with threads (ONNX Runtime pools)."""
+    if shutil.which("prlimit"):
+        capped = ["prlimit", f"--as={memory_mb * MB}", "--", *argv]
+    else:
+        capped = ["sh", "-c", f'ulimit -v {memory_mb * 1024} && exec "$@"', "sh", *argv]
+    proc = subprocess.Popen(
+        capped, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        proc.communicate()
+        raise SandboxTimeout(f"{os.path.basename(argv[0])} exceeded {timeout_s:.1f} s") from None
+    return subprocess.CompletedProcess(capped, proc.returncode, out, err)
