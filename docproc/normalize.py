@@ -56,7 +56,7 @@ _NAMED_DATE = re.compile(
 _MONEY = re.compile(
     r"(?<![\w.,])(?P<neg>[-(])?\s?(?:(?P<cur>US\$|[A-Z]{1,2}\$|[$€£¥₹]|RM|[A-Z]{3})\s?)?"
     r"(?P<num>\d{1,3}(?:[,.'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
-    r"(?:\s?(?P<cur2>[€$£]|[A-Z]{3}(?![a-z])))?(?![\w]|[.,]\d)"
+    r"(?:\s?(?P<cur2>[€$£]|[A-Z]{3}(?![a-z])))?(?![\w%]|[.,]\d|\s?%)"
 )
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

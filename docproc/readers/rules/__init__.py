@@ -1,0 +1,184 @@
+"""The CPU default reader: labels + geometry + types.
+
+For each field of the schema: find its labels on the page lines (rapidfuzz), look for a
+value of the field's type next to each (same line, the cell to the right, below in the same
+column), score the candidates, and fall back to document-level evidence (passages of a
+contract, the issuer line at the top, the largest amount near a total) only where that
+evidence exists. A field with no evidence stays None. Then generic key-value pairs, line
+items from tables, and the validation checks (docproc.checks).
+"""
+
+from __future__ import annotations
+
+import re
+
+from docproc.checks import apply_checks, icd10_shape
+from docproc.document import Document, Extraction, FieldValue
+from docproc.readers.rules import fallbacks, passages
+from docproc.readers.rules.candidates import Candidate, choose, near_label
+from docproc.readers.rules.key_values import read_key_values
+from docproc.readers.rules.labels import LabelHit, find_labels
+from docproc.readers.rules.line_items import read_line_items
+from docproc.readers.rules.view import DocView
+from docproc.schemas import FieldSpec, Schema
+
+MIN_CONFIDENCE = 0.2
+Answer = FieldValue | list[FieldValue] | None
+
+
+def _drop_shadowed(hits: dict[str, list[LabelHit]]) -> None:
+    """On one line, a label inside a longer label of another field is not a label
+    ("total" inside "sub total", "date" inside "due date")."""
+    by_line: dict[int, list[tuple[str, LabelHit]]] = {}
+    for name, hs in hits.items():
+        for h in hs:
+            by_line.setdefault(h.line.index, []).append((name, h))
+    for entries in by_line.values():
+        for name, h in entries:
+            for other, o in entries:
+                if other != name and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start):
+                    if h in hits[name]:
+                        hits[name].remove(h)
+
+
+class _FieldReader:
+    def __init__(self, doc: Document, view: DocView, schema: Schema, hits: dict[str, list[LabelHit]]):
+        self.doc, self.view, self.schema, self.hits = doc, view, schema, hits
+        self._text: tuple[str, list] | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = passages.joined(self.view)
+        return self._text[0]
+
+    def _passage_value(self, hit: passages.PassageHit) -> FieldValue:
+        # Locate the line that holds the passage start, for page and bbox.
+        assert self._text is not None
+        line = None
+        for start, ln in self._text[1]:
+            if start > hit.start:
+                break
+            line = ln
+        page = line.page if line else None
+        bbox = None
+        if line is not None:
+            start = next(s for s, ln in self._text[1] if ln is line)
+            bbox = line.span_bbox(hit.start - start, hit.end - start)
+        return FieldValue(value=hit.value, normalized=hit.normalized, confidence=hit.score, page=page,
+                          bbox=bbox, source="rules", evidence="passage")
+
+    def _passage(self, spec: FieldSpec) -> Answer:
+        labels = " ".join(spec.labels).lower()
+        if spec.type == "list" and spec.value_type == "string" and ("between" in labels or "among" in labels):
+            got = passages.parties(self.text)
+            return [self._passage_value(h) for h in got] or None
+        if "laws of" in labels:
+            hit = passages.jurisdiction(self.text)
+        elif spec.value_type == "duration":
+            hit = passages.term(self.text)
+        elif spec.value_type == "date" and ("as of" in labels or "entered into" in labels):
+            hit = passages.effective_date(self.text, self.view.ctx)
+        else:
+            return None
+        return self._passage_value(hit) if hit else None
+
+    def _id_list(self, spec: FieldSpec) -> Answer:
+        """Codes listed under/after a label (e.g. diagnosis codes A-L)."""
+        shape = icd10_shape if re.search(r"diagnos|icd", spec.name + spec.query, re.IGNORECASE) else None
+        pattern = re.compile(spec.pattern) if spec.pattern else None
+        out: list[FieldValue] = []
+        seen: set[str] = set()
+        for hit in self.hits[spec.name][:2]:
+            lines = [hit.line] + self.view.below(hit.line, None, max_lines=4)[:4]
+            for ln in lines:
+                start = hit.end if ln is hit.line else 0
+                for m in re.finditer(r"[A-Z0-9][A-Z0-9.]{2,9}", ln.text[start:]):
+                    tok = m.group(0).rstrip(".")
+                    ok = shape(tok) if shape else (pattern.fullmatch(tok) if pattern else re.search(r"\d", tok))
+                    if ok and tok not in seen and (shape is None or re.search(r"[A-Z]", tok[0])):
+                        seen.add(tok)
+                        out.append(FieldValue(value=tok, normalized=tok, confidence=round(0.7 * hit.score, 4),
+                                              page=ln.page, bbox=ln.span_bbox(start + m.start(), start + m.end()),
+                                              source="rules", evidence="below label"))
+            if out:
+                break
+        return out or None
+
+    def _labelled(self, spec: FieldSpec) -> Candidate | None:
+        cands: list[Candidate] = []
+        for hit in self.hits[spec.name][:12]:
+            cands.extend(near_label(self.view, spec, hit))
+        return choose(cands)
+
+    def _fallback(self, spec: FieldSpec, answers: dict[str, Answer]) -> Candidate | None:
+        name, kind = spec.name, spec.value_type
+        if kind == "money" and any(k in name for k in fallbacks.TOTAL_NAMES):
+            near = [h.line for h in self.hits[name]]
+            return fallbacks.largest_amount(self.view, spec, near)
+        if kind == "date" and spec.required:
+            return fallbacks.first_date(self.view, spec)
+        if kind == "string" and name in fallbacks.ISSUER_NAMES:
+            return fallbacks.issuer_name(self.view, spec, self._customer_lines())
+        if kind == "string" and name.endswith("address") and name.split("_")[0] + "_name" in answers:
+            issuer = answers.get(name.split("_")[0] + "_name")
+            if isinstance(issuer, FieldValue) and issuer.evidence == "issuer line":
+                line = fallbacks.issuer_line(self.view, self._customer_lines())
+                return fallbacks.address_after(self.view, spec, line) if line else None
+        if kind == "enum" and name == "currency":
+            return fallbacks.currency_value(self.view, spec)
+        return None
+
+    def _customer_lines(self) -> set[int]:
+        avoid: set[int] = set()
+        for name in ("customer_name", "customer_address"):
+            for h in self.hits.get(name, []):
+                avoid.add(h.line.index)
+                avoid.update(ln.index for ln in self.view.below(h.line, None, max_lines=6)[:5])
+        return avoid
+
+    def read(self, spec: FieldSpec, answers: dict[str, Answer]) -> Answer:
+        passage = self._passage(spec)
+        if passage:
+            return passage
+        if spec.type == "list":
+            return self._id_list(spec) if spec.value_type == "id" else None
+        if spec.value_type == "number" and spec.name.endswith("_count") and self.schema.line_items:
+            return None  # filled from the line items by the reader
+        best = self._labelled(spec)
+        if spec.name in fallbacks.ISSUER_NAMES and (best is None or best.score < 0.9):
+            best = self._fallback(spec, answers) or best
+        elif best is None:
+            best = self._fallback(spec, answers)
+        if best is None or best.score < MIN_CONFIDENCE:
+            return None
+        if spec.value_type == "money" and best.value.currency is None and self.view.ctx.currency:
+            fv = best.to_field_value()
+            fv.currency = self.view.ctx.currency
+            return fv
+        return best.to_field_value()
+
+
+class RulesReader:
+    name = "rules"
+
+    def read(self, doc: Document, schema: Schema | None) -> Extraction:
+        view = DocView.of(doc)
+        ext = Extraction(key_values=read_key_values(view))
+        if schema is None:
+            return ext
+        if schema.line_items:
+            ext.line_items = read_line_items(doc.pages)
+        hits = {spec.name: find_labels(view.lines, spec) for spec in schema.fields}
+        _drop_shadowed(hits)
+        reader = _FieldReader(doc, view, schema, hits)
+        answers: dict[str, Answer] = {}
+        for spec in schema.fields:
+            answers[spec.name] = reader.read(spec, answers)
+        for spec in schema.fields:
+            if spec.value_type == "number" and spec.name.endswith("_count") and schema.line_items and ext.line_items:
+                n = len(ext.line_items)
+                answers[spec.name] = FieldValue(value=str(n), normalized=n, confidence=0.6, source="rules",
+                                                evidence="line item count")
+        ext.fields = answers
+        return apply_checks(ext, schema)

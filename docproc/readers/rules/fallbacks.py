@@ -1,0 +1,135 @@
+"""Document-level fallbacks for fields no label led to: the largest amount near a total,
+the first prominent line at the top (the issuer), the address block under it, the first date,
+the document's currency. Each gives a lower confidence than a labelled value."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from docproc.document import union_bbox
+from docproc.normalize import find_amounts, find_dates
+from docproc.readers.rules.candidates import Candidate
+from docproc.readers.rules.values import Value
+from docproc.readers.rules.view import DocView, TextLine
+from docproc.schemas import FieldSpec
+
+# Words that make a line a document title or a field label rather than a name.
+_TITLE_WORDS = re.compile(
+    r"\b(invoice|receipt|rechnung|facture|factura|tax|bill|order|statement|quotation|page|tel|fax|phone|"
+    r"date|total|gst|vat|reg|no\.?|cash|thank|welcome|copy|original|www|http|email|e-mail|@)\b",
+    re.IGNORECASE,
+)
+# Legal-form words: a line with one of them names a company.
+_LEGAL_FORM = re.compile(
+    r"\b(inc|llc|ltd|limited|gmbh|ag|kg|co|corp|corporation|company|plc|s\.?a|s\.?a\.?s|b\.?v|n\.?v|"
+    r"sdn\.?\s*bhd|bhd|enterprise|trading|pte|pty|oy|ab|as|sarl|srl|spa)\b\.?",
+    re.IGNORECASE,
+)
+_ADDRESS_STOP = re.compile(r"\b(tel|fax|phone|gst|vat|reg|invoice|receipt|cashier|date|www|e-?mail)\b|@", re.IGNORECASE)
+_LETTERS = re.compile(r"[A-Za-z]")
+
+TOTAL_NAMES = ("total", "gross", "amount_due", "total_charge", "grand_total")
+ISSUER_NAMES = ("vendor_name", "seller_name", "merchant_name", "company_name", "issuer_name")
+
+
+def _candidate(spec: FieldSpec, line: TextLine, value: Value, score: float, how: str, offset: int = 0) -> Candidate:
+    return Candidate(spec.name, value, line, offset, score, how)
+
+
+def largest_amount(view: DocView, spec: FieldSpec, near: list[TextLine]) -> Candidate | None:
+    """The largest amount on lines near a total label (or, failing that, on the document)."""
+    pools = [(near, 0.45, "largest near total")] + ([(view.lines, 0.25, "largest amount")] if spec.required else [])
+    for lines, score, how in pools:
+        best: tuple[Decimal, TextLine, object] | None = None
+        for line in lines:
+            for a in find_amounts(line.text):
+                if not re.search(r"[.,]\d{2}$", a.text.rstrip(" €$£A-Z")):
+                    continue
+                amount = Decimal(str(a.normalized))
+                if best is None or amount > best[0]:
+                    best = (amount, line, a)
+        if best:
+            _, line, a = best
+            return _candidate(spec, line, Value(a.start, a.end, a.text, a.normalized, a.currency), score, how)
+    return None
+
+
+def first_date(view: DocView, spec: FieldSpec) -> Candidate | None:
+    for line in view.lines[:60]:
+        found = find_dates(line.text, view.ctx.date_order)
+        if found:
+            s = found[0]
+            return _candidate(spec, line, Value(s.start, s.end, s.text, s.normalized), 0.35, "first date")
+    return None
+
+
+def _is_name_like(line: TextLine) -> bool:
+    letters = len(_LETTERS.findall(line.text))
+    return letters >= 3 and letters >= 0.5 * len(line.text.replace(" ", "")) and not find_dates(line.text)
+
+
+def issuer_line(view: DocView, avoid: set[int]) -> TextLine | None:
+    """The issuer's name: a company-like line near the top of page 1, else the first
+    prominent (tallest) name-like line of the top quarter."""
+    top = [ln for ln in view.page_lines(1) if ln.bbox[1] < 0.35 and ln.index not in avoid and _is_name_like(ln)]
+    if not top:
+        return None
+    companies = [ln for ln in top if _LEGAL_FORM.search(ln.text) and not _TITLE_WORDS.search(ln.text)]
+    if companies:
+        return companies[0]
+    plain = [ln for ln in top if not _TITLE_WORDS.search(ln.text)]
+    if not plain:
+        return None
+    first_quarter = [ln for ln in plain if ln.bbox[1] < plain[0].bbox[1] + 0.12]
+    tallest = max(ln.height for ln in first_quarter)
+    return next(ln for ln in first_quarter if ln.height >= 0.8 * tallest)
+
+
+def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | None:
+    line = issuer_line(view, avoid)
+    if line is None:
+        return None
+    text = line.text.strip(" .:-")
+    return _candidate(spec, line, Value(0, len(line.text), line.text, " ".join(text.split())), 0.5, "issuer line")
+
+
+def address_after(view: DocView, spec: FieldSpec, name_line: TextLine) -> Candidate | None:
+    """The address block right under the issuer's name: following lines until a phone, tax id,
+    date or title line (company registration numbers in brackets are skipped)."""
+    picked: list[TextLine] = []
+    current = name_line
+    for _ in range(8):
+        below = view.below(current, name_line.bbox, max_lines=2.5)
+        if not below:
+            break
+        ln = current = below[0]
+        if re.fullmatch(r"[\s(]*[\w-]*\d[\w-]*[)\s.]*", ln.text) and not picked:
+            continue  # "(1234-X)" registration number under the name
+        if _ADDRESS_STOP.search(ln.text) or find_dates(ln.text):
+            break
+        picked.append(ln)
+        if len(picked) >= 5:
+            break
+    if not picked:
+        return None
+    text = " ".join(ln.text.strip() for ln in picked)
+    first = picked[0]
+    cand = _candidate(spec, first, Value(0, len(first.text), text, " ".join(text.split())), 0.45, "address block")
+    cand.box = union_bbox([ln.bbox for ln in picked])
+    return cand
+
+
+def currency_value(view: DocView, spec: FieldSpec) -> Candidate | None:
+    code = view.ctx.currency
+    if code is None:
+        return None
+    for line in view.lines:
+        for a in find_amounts(line.text):
+            if a.currency == code:
+                return _candidate(spec, line, Value(a.start, a.end, a.text, code), 0.7, "amount currency")
+    for line in view.lines:
+        if code in line.text:
+            i = line.text.index(code)
+            return _candidate(spec, line, Value(i, i + 3, code, code), 0.6, "currency code")
+    return None

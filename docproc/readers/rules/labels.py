@@ -1,0 +1,85 @@
+"""Label matching: where a field's label (schema hints, or words of its name) is printed.
+
+Short labels ("tax", "to") must match whole words exactly; longer ones match fuzzily
+(rapidfuzz partial alignment) so OCR slips ("lnvoice N0") still count."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from docproc.readers.rules.view import TextLine
+from docproc.schemas import FieldSpec
+
+MIN_SCORE = 0.82
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    line: TextLine
+    start: int  # label span in line.text
+    end: int
+    score: float  # 0..1
+    label: str
+
+
+def field_labels(spec: FieldSpec) -> list[str]:
+    """The label hints plus the field name as words ("invoice_date" -> "invoice date")."""
+    labels = [lab.lower() for lab in spec.labels]
+    name = spec.name.replace("_", " ").lower()
+    if name not in labels and len(name) > 3:
+        labels.append(name)
+    return labels
+
+
+@lru_cache(maxsize=4096)
+def _exact_pattern(label: str) -> re.Pattern:
+    words = [re.escape(w) for w in label.split()]
+    return re.compile(r"(?<![\w])" + r"\s*".join(words) + r"(?![a-z])", re.IGNORECASE)
+
+
+def match_label(line: TextLine, label: str) -> LabelHit | None:
+    """Where `label` occurs in `line`, with a score; None when it does not."""
+    text = line.text
+    m = _exact_pattern(label).search(text)
+    if m:
+        return LabelHit(line, m.start(), m.end(), 1.0, label)
+    if len(label) < 6:
+        return None
+    lower = text.lower()
+    align = fuzz.partial_ratio_alignment(label, lower, score_cutoff=MIN_SCORE * 100)
+    if align is None:
+        return None
+    start, end = align.dest_start, align.dest_end
+    # Stretch to whole words so the value search starts after the label, not inside it.
+    while start > 0 and lower[start - 1].isalnum():
+        start -= 1
+    while end < len(lower) and lower[end].isalnum():
+        end += 1
+    # A fuzzy hit must cover most of its words (no "total" inside "subtotals").
+    if not (0.75 * len(label) <= end - start <= 1.5 * len(label)):
+        return None
+    # Word by word: "invoice to" is not "invoice no" although the strings are 90% alike.
+    got, want = lower[start:end].split(), label.split()
+    if len(got) == len(want) and any(fuzz.ratio(g, w) < 70 for g, w in zip(got, want)):
+        return None
+    return LabelHit(line, start, end, align.score / 100 * 0.95, label)
+
+
+def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
+    """The best label hit per line for this field, best first. Longer labels win ties:
+    "invoice date" beats "date" on the same line."""
+    labels = field_labels(spec)
+    hits: list[LabelHit] = []
+    for line in lines:
+        best: LabelHit | None = None
+        for label in labels:
+            hit = match_label(line, label)
+            if hit and (best is None or (hit.score, len(hit.label)) > (best.score, len(best.label))):
+                best = hit
+        if best:
+            hits.append(best)
+    return sorted(hits, key=lambda h: -h.score)

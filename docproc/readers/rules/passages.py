@@ -1,0 +1,134 @@
+"""Passage search over running text (contracts): a label phrase, then the value after it,
+even across line breaks. "governed by the laws of the State of X", "entered into as of <date>",
+"by and between A and B", "for a period of two (2) years"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from docproc.normalize import Context, find_dates, find_durations
+from docproc.readers.rules.view import DocView, TextLine
+
+_PROPER = r"[A-Z][A-Za-z.'-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z.'-]+){0,3}"
+_JURISDICTION = re.compile(
+    r"(?:governed|construed|interpreted|enforced)[^.;]{0,80}?\blaws?\s+of\s+(?:the\s+)?"
+    r"(?:(?:State|Commonwealth|Province|Republic|Kingdom|District)\s+of\s+)?(" + _PROPER + ")",
+    re.IGNORECASE,
+)
+_EFFECTIVE = re.compile(
+    r"(?:effective\s+(?:as\s+of|date|on)|dated\s+(?:as\s+of)?|entered\s+into\s+(?:as\s+of|on|this|effective)|"
+    r"made\s+(?:and\s+entered\s+into\s+)?(?:as\s+of|on|this)|as\s+of)\s*[:(\"“]?",
+    re.IGNORECASE,
+)
+_BETWEEN = re.compile(r"\b(?:by\s+and\s+)?(?:between|among)\s*:?\s+", re.IGNORECASE)
+_TERM = re.compile(
+    r"(?:term|period|remain\s+in\s+(?:full\s+force\s+and\s+)?effect|continue|survive|terminate)\b[^.;]{0,80}?"
+    r"(?:of|for|until|after)\s+",
+    re.IGNORECASE,
+)
+# Where a party's name ends: its description or defined-term bracket.
+_PARTY_END = re.compile(
+    r"\s*(?:\(|“|\"|,?\s+an?\s+(?!\w+\s+(?:inc|llc|ltd|corp))[a-z]|,\s+(?:having|with|whose|located|residing|organized|"
+    r"incorporated|its|of|on\s+behalf)\b|,?\s+(?:hereinafter|herein|together|each)\b|\s+\(the\b)",
+)
+_DROP_WORDS = {"This", "The", "Such", "Each", "Any", "Recipient", "Company"}
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    value: str
+    normalized: object
+    start: int  # offsets into the joined text
+    end: int
+    score: float
+
+
+def joined(view: DocView, max_chars: int = 200_000) -> tuple[str, list[tuple[int, TextLine]]]:
+    """The document's text as one string, with where each line starts."""
+    parts, starts, pos = [], [], 0
+    for ln in view.lines:
+        starts.append((pos, ln))
+        parts.append(ln.text)
+        pos += len(ln.text) + 1
+        if pos > max_chars:
+            break
+    return " ".join(parts), starts
+
+
+def jurisdiction(text: str) -> PassageHit | None:
+    for m in _JURISDICTION.finditer(text):
+        name = m.group(1)
+        words = name.split()
+        # Stop at words that are not part of a place name.
+        keep = []
+        for w in words:
+            if w in _DROP_WORDS or w.lower() in {"without", "and", "applicable", "as", "in", "excluding"}:
+                break
+            keep.append(w)
+        name = " ".join(keep).rstrip(".,")
+        if name and name.lower() not in {"the", "any", "such", "united"}:
+            return PassageHit(name, name, m.start(1), m.start(1) + len(name), 0.8)
+    return None
+
+
+def effective_date(text: str, ctx: Context) -> PassageHit | None:
+    head = text[:6000]
+    for m in _EFFECTIVE.finditer(head):
+        window = head[m.end(): m.end() + 60]
+        found = find_dates(window, ctx.date_order)
+        if found and found[0].start < 25:
+            s = found[0]
+            return PassageHit(s.text, s.normalized, m.end() + s.start, m.end() + s.end, 0.8)
+    found = find_dates(text[:1500], ctx.date_order)
+    if found:
+        s = found[0]
+        return PassageHit(s.text, s.normalized, s.start, s.end, 0.4)
+    return None
+
+
+def term(text: str) -> PassageHit | None:
+    for m in _TERM.finditer(text):
+        window = text[m.end(): m.end() + 40]
+        found = find_durations(window)
+        if found and found[0].start < 15:
+            s = found[0]
+            return PassageHit(s.text, s.normalized, m.end() + s.start, m.end() + s.end, 0.6)
+    return None
+
+
+def _clean_party(raw: str) -> str:
+    end = _PARTY_END.search(raw)
+    name = raw[: end.start()] if end else raw
+    name = re.sub(r"^(?:the\s+)?", "", name.strip(" ,;:\"“”"), flags=re.IGNORECASE)
+    name = name.replace(",", "")
+    return " ".join(name.split()).strip(" .") + ("." if name.rstrip().endswith(".") and len(name.split()) > 1 else "")
+
+
+def parties(text: str) -> list[PassageHit]:
+    """The parties named after "between"/"among": split on the top-level "and"."""
+    for m in _BETWEEN.finditer(text[:8000]):
+        window = text[m.end(): m.end() + 600]
+        stop = re.search(r"\.\s+(?:[A-Z][a-z]+\s){0,3}(?:WHEREAS|RECITALS|Whereas|In\s+consideration|The\s+parties|NOW)|WHEREAS|RECITALS|\bwitnesseth\b", window, re.IGNORECASE)
+        window = window[: stop.start()] if stop else window
+        # Split at "and" outside brackets and quotes.
+        depth, pieces, last = 0, [], 0
+        for tok in re.finditer(r"[()]|\band\b", window):
+            if tok.group(0) == "(":
+                depth += 1
+            elif tok.group(0) == ")":
+                depth = max(0, depth - 1)
+            elif depth == 0:
+                before = window[last: tok.start()]
+                if re.search(r"[A-Za-z]", before) and (re.search(r"[,)\"”]\s*$", before) or len(pieces) == 0):
+                    pieces.append((last, tok.start()))
+                    last = tok.end()
+        pieces.append((last, len(window)))
+        out = []
+        for a, b in pieces[:4]:
+            name = _clean_party(window[a:b])
+            if 2 <= len(name) <= 100 and re.match(r"[A-Z0-9]", name) and name.split()[0] not in _DROP_WORDS:
+                out.append(PassageHit(name, name, m.end() + a, m.end() + b, 0.6))
+        if len(out) >= 2:
+            return out[:4]
+    return []

@@ -1,0 +1,92 @@
+"""Typed value extraction from a piece of a line: a date field accepts only dates, a money
+field only amounts, an id only a token with a digit, and so on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from docproc.normalize import (
+    Context,
+    find_amounts,
+    find_dates,
+    find_durations,
+    normalize_enum,
+    normalize_id,
+    normalize_number,
+)
+from docproc.schemas import FieldSpec
+
+_SEPARATORS = " \t:;#.-–=|>*"
+_HAS_LETTER = re.compile(r"[A-Za-zÀ-ÿ]")
+
+
+@dataclass(frozen=True)
+class Value:
+    start: int  # offsets in the text handed to `extract`
+    end: int
+    text: str
+    normalized: object
+    currency: str | None = None
+
+
+def _wants_last(spec: FieldSpec) -> bool:
+    """The end of a period takes the last date of a range ("04/16/20 - 04/22/20")."""
+    words = set(re.split(r"[_\s]", spec.name.lower())) | set(spec.query.lower().split())
+    return bool(words & {"end", "last", "until", "to", "thru", "through", "expiry", "expires"}) and "start" not in spec.name
+
+
+def _strip_lead(text: str) -> int:
+    i = 0
+    while i < len(text) and text[i] in _SEPARATORS:
+        i += 1
+    return i
+
+
+def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) -> Value | None:
+    """The value of `spec`'s type in `text` (the rest of a line after a label, or a line
+    below it), or None when `text` holds no valid value of that type."""
+    kind = spec.value_type
+    if kind == "date":
+        found = find_dates(text, ctx.date_order)
+        if not found:
+            return None
+        s = found[-1] if _wants_last(spec) else found[0]
+        return Value(s.start, s.end, s.text, s.normalized)
+    if kind == "money":
+        found = [a for a in find_amounts(text) if re.search(r"[.,]\d{2}\b|[€$£]|[A-Z]{3}", a.text) or whole_line]
+        if not found:
+            found = find_amounts(text)
+        if not found:
+            return None
+        s = found[-1]  # amounts sit at the right end of a totals row
+        return Value(s.start, s.end, s.text, s.normalized, s.currency)
+    if kind == "duration":
+        found = find_durations(text)
+        return Value(found[0].start, found[0].end, found[0].text, found[0].normalized) if found else None
+    if kind == "number":
+        m = re.search(r"\d[\d.,]*", text)
+        if not m:
+            return None
+        n = normalize_number(m.group(0))
+        return Value(m.start(), m.end(), m.group(0), n) if n is not None else None
+    i = _strip_lead(text)
+    rest = text[i:]
+    if kind == "id":
+        m = re.match(r"(?:no\.?|nr\.?|number|#)?\s*([A-Za-z0-9][\w./-]*\d[\w./-]*|\d[\w./-]*)", rest, re.IGNORECASE)
+        if not m:
+            return None
+        token = m.group(1).rstrip(".,;:")
+        start = i + m.start(1)
+        return Value(start, start + len(token), token, normalize_id(token))
+    if kind == "enum":
+        for m in re.finditer(r"[A-Za-z]+", rest):
+            got = normalize_enum(m.group(0), spec.enum)
+            if got:
+                return Value(i + m.start(), i + m.end(), m.group(0), got)
+        return None
+    # string
+    rest = rest.rstrip(" :;,|")
+    if len(rest) < 2 or not _HAS_LETTER.search(rest):
+        return None
+    return Value(i, i + len(rest), rest, " ".join(rest.split()))

@@ -1,0 +1,135 @@
+"""A flat, reader-friendly view of a Document: every line of every page with its words'
+character offsets (so a value found in the text gets the bbox of exactly its words), its
+region kind and its geometric neighbours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from docproc.document import BBox, Document, Page, Word, union_bbox
+from docproc.normalize import Context, detect_currency, infer_date_order
+
+
+@dataclass
+class TextLine:
+    page: int  # 1-based
+    index: int  # position in DocView.lines
+    text: str
+    bbox: BBox
+    words: list[tuple[int, int, BBox]]  # (start, end, bbox) of each word in `text`
+    region: str = "text"
+    confidence: float = 1.0
+
+    @property
+    def height(self) -> float:
+        return self.bbox[3] - self.bbox[1]
+
+    @property
+    def cy(self) -> float:
+        return (self.bbox[1] + self.bbox[3]) / 2
+
+    def span_bbox(self, start: int, end: int) -> BBox:
+        """Union of the boxes of the words overlapping text[start:end]."""
+        boxes = [b for s, e, b in self.words if s < end and start < e]
+        return union_bbox(boxes) if boxes else self.bbox
+
+
+def _words_to_line(words: list[Word]) -> tuple[str, list[tuple[int, int, BBox]]]:
+    parts, offsets, pos = [], [], 0
+    for w in words:
+        t = w.text.strip()
+        if not t:
+            continue
+        if parts:
+            pos += 1
+        offsets.append((pos, pos + len(t), w.bbox))
+        parts.append(t)
+        pos += len(t)
+    return " ".join(parts), offsets
+
+
+def _group_words(page: Page) -> list[list[int]]:
+    """Lines from word geometry alone, for pages that reached the reader without lines."""
+    order = sorted(range(len(page.words)), key=lambda i: (page.words[i].bbox[1], page.words[i].bbox[0]))
+    rows: list[list[int]] = []
+    for i in order:
+        b = page.words[i].bbox
+        cy, h = (b[1] + b[3]) / 2, b[3] - b[1]
+        for row in rows:
+            rb = page.words[row[-1]].bbox
+            if abs((rb[1] + rb[3]) / 2 - cy) < 0.5 * max(h, rb[3] - rb[1]):
+                row.append(i)
+                break
+        else:
+            rows.append([i])
+    return [sorted(r, key=lambda i: page.words[i].bbox[0]) for r in rows]
+
+
+@dataclass
+class DocView:
+    lines: list[TextLine] = field(default_factory=list)
+    ctx: Context = field(default_factory=Context)
+
+    @classmethod
+    def of(cls, doc: Document) -> "DocView":
+        view = cls()
+        for page in doc.pages:
+            region_of: dict[int, str] = {}
+            for region in page.regions:
+                for li in region.lines:
+                    region_of.setdefault(li, region.kind)
+            groups = [line.words for line in page.lines] if page.lines else _group_words(page)
+            for li, idxs in enumerate(groups):
+                words = [page.words[i] for i in idxs if 0 <= i < len(page.words)]
+                if words:
+                    text, offsets = _words_to_line(words)
+                    bbox = union_bbox([w.bbox for w in words])
+                    conf = min(w.confidence for w in words)
+                elif page.lines and page.lines[li].text.strip():
+                    line = page.lines[li]
+                    text, bbox, conf = line.text.strip(), line.bbox, line.confidence
+                    offsets = [(0, len(text), bbox)]
+                else:
+                    continue
+                if not text:
+                    continue
+                view.lines.append(
+                    TextLine(page.number, len(view.lines), text, bbox, offsets, region_of.get(li, "text"), conf)
+                )
+        # Reading order within a page: top to bottom, then left to right (ties by row).
+        view.lines.sort(key=lambda ln: (ln.page, round(ln.cy, 3), ln.bbox[0]))
+        for i, ln in enumerate(view.lines):
+            ln.index = i
+        texts = [ln.text for ln in view.lines]
+        currency = detect_currency("\n".join(texts))
+        view.ctx = Context(date_order=infer_date_order(texts, currency), currency=currency)
+        return view
+
+    @property
+    def text(self) -> str:
+        return "\n".join(ln.text for ln in self.lines)
+
+    def page_lines(self, page: int) -> list[TextLine]:
+        return [ln for ln in self.lines if ln.page == page]
+
+    def right_of(self, line: TextLine, max_gap: float = 0.5) -> list[TextLine]:
+        """Lines on the same row to the right of `line`, nearest first."""
+        out = [
+            o for o in self.lines
+            if o.page == line.page and o is not line and o.bbox[0] >= line.bbox[2] - 0.005
+            and o.bbox[0] - line.bbox[2] <= max_gap
+            and abs(o.cy - line.cy) < 0.6 * max(line.height, o.height)
+        ]
+        return sorted(out, key=lambda o: o.bbox[0])
+
+    def below(self, line: TextLine, span: BBox | None = None, max_lines: float = 3.0) -> list[TextLine]:
+        """Lines below `line` that overlap the column of `span` (default: the line), nearest first."""
+        x0, x1 = (span or line.bbox)[0], max((span or line.bbox)[2], (span or line.bbox)[0] + 0.05)
+        h = max(line.height, 0.005)
+        out = [
+            o for o in self.lines
+            if o.page == line.page and o.bbox[1] >= line.bbox[1] + 0.5 * h
+            and o.bbox[1] - line.bbox[3] <= max_lines * h
+            and min(o.bbox[2], x1) - max(o.bbox[0], x0) > 0
+        ]
+        return sorted(out, key=lambda o: (o.bbox[1], o.bbox[0]))
