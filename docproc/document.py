@@ -218,6 +218,14 @@ class LayoutSummary(_Model):
     lines: int = 0
 
 
+class Classification(_Model):
+    """`--schema auto`: the schema chosen for a document ("other": none) and why."""
+
+    label: str
+    confidence: float
+    scores: dict[str, float] = PydField(default_factory=dict)
+
+
 class ResultDocument(_Model):
     source: str
     sha256: str | None = None
@@ -227,6 +235,7 @@ class ResultDocument(_Model):
     mime: str | None = None
     page_text_sources: list[str] = PydField(default_factory=list)
     layout: LayoutSummary | None = None
+    classification: Classification | None = None  # set only with --schema auto
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -214,10 +214,18 @@ def run(path: str | Path, options: PipelineOptions | None = None) -> Result:
         pages = process_pages(source, options)
         doc.pages = pages
         doc.timings = timings
+        classification = None
+        if options.schema_ == "auto":  # --schema auto: classify the text, read with the chosen schema
+            from docproc.classify import resolve_auto
+
+            with _timed(timings, "classify"):
+                options, classification = resolve_auto(doc, options)
         with _timed(timings, "reader"):
             extraction = read_document(doc, options)
         doc.timings = timings
-        return build_result(path, doc, extraction, options)
+        result = build_result(path, doc, extraction, options)
+        result.document.classification = classification
+        return result
     except DocprocError as exc:
         log.info("document %s failed at %s: %s", path, exc.stage, exc.code)
         if doc is not None:
