@@ -77,7 +77,7 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     v = extract(spec, rest, view.ctx)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
         out.append(Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line"))
-    for o in view.right_of(line)[:1]:
+    for o in view.right_of(line, max_gap=0.8)[:1]:
         v = extract(spec, o.text, view.ctx, whole_line=True)
         if v is not None:
             out.append(Candidate(spec.name, v, o, 0, hit.score * RIGHT_CELL, "right cell"))

@@ -39,7 +39,10 @@ def _candidate(spec: FieldSpec, line: TextLine, value: Value, score: float, how:
 
 def largest_amount(view: DocView, spec: FieldSpec, near: list[TextLine]) -> Candidate | None:
     """The largest amount on lines near a total label (or, failing that, on the document)."""
-    pools = [(near, 0.45, "largest near total")] + ([(view.lines, 0.25, "largest amount")] if spec.required else [])
+    rows = near + [o for ln in near for o in view.right_of(ln, max_gap=1.0)]
+    # The document-wide pool leaves out the letterhead (addresses are full of numbers).
+    body = [ln for ln in view.lines if ln.page > 1 or ln.bbox[1] > 0.3]
+    pools = [(rows, 0.45, "largest near total")] + ([(body, 0.25, "largest amount")] if spec.required else [])
     for lines, score, how in pools:
         best: tuple[Decimal, TextLine, object] | None = None
         for line in lines:

@@ -36,7 +36,7 @@ def read_key_values(view: DocView) -> list[KeyValue]:
         if line.index in used:
             continue
         m = _KEY.match(line.text)
-        if not m or not _plausible_key(m.group("key")):
+        if not m or not _plausible_key(m.group("key")) or re.match(r"\d", m.group("value")) and m.group("key")[-2:-1].isdigit():
             continue
         key = m.group("key").strip()
         key_end = m.end("key")

@@ -29,7 +29,7 @@ _TERM = re.compile(
 )
 # Where a party's name ends: its description or defined-term bracket.
 _PARTY_END = re.compile(
-    r"\s*(?:\(|“|\"|,?\s+an?\s+(?!\w+\s+(?:inc|llc|ltd|corp))[a-z]|,\s+(?:having|with|whose|located|residing|organized|"
+    r"\s*(?:\(|“|\"|,\s*an?\s|,\s+(?:having|with|whose|located|residing|organized|"
     r"incorporated|its|of|on\s+behalf)\b|,?\s+(?:hereinafter|herein|together|each)\b|\s+\(the\b)",
 )
 _DROP_WORDS = {"This", "The", "Such", "Each", "Any", "Recipient", "Company"}

@@ -56,9 +56,7 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
     if kind == "money":
         found = [a for a in find_amounts(text) if re.search(r"[.,]\d{2}\b|[€$£]|[A-Z]{3}", a.text) or whole_line]
         if not found:
-            found = find_amounts(text)
-        if not found:
-            return None
+            return None  # a bare integer after a label is a count ("TOTAL QTY 3"), not money
         s = found[-1]  # amounts sit at the right end of a totals row
         return Value(s.start, s.end, s.text, s.normalized, s.currency)
     if kind == "duration":

@@ -1,0 +1,153 @@
+from pathlib import Path
+
+import pytest
+
+from docproc.readers.rules import RulesReader
+from docproc.schemas import load_schema
+from tests.rules_helpers import document, page, table
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _invoice_page():
+    return page(1, [
+        (0.05, 0.03, "ACME Widgets GmbH"),
+        (0.05, 0.05, "Hauptstrasse 5, 10115 Berlin"),
+        (0.6, 0.03, "INVOICE"),
+        (0.6, 0.08, "Invoice No: INV-2024-0042"),
+        (0.6, 0.10, "Invoice Date: 05/12/2023"),
+        (0.6, 0.12, "Due Date: 25/12/2023"),
+        (0.05, 0.15, "Bill To:"),
+        (0.05, 0.17, "Customer Corp Ltd"),
+        (0.6, 0.70, "Subtotal"), (0.8, 0.70, "EUR 100,00"),
+        (0.6, 0.72, "VAT 19%"), (0.8, 0.72, "EUR 19,00"),
+        (0.6, 0.74, "Total"), (0.8, 0.74, "EUR 119,00"),
+        (0.05, 0.90, "VAT ID: DE123456789"),
+    ], tables=[table([["Description", "Qty", "Unit Price", "Amount"], ["Widget", "2", "30,00", "60,00"]])])
+
+
+def test_invoice_fields_from_labels_and_geometry():
+    ext = RulesReader().read(document(_invoice_page()), load_schema("invoice"))
+    f = ext.fields
+    assert f["invoice_number"].normalized == "INV-2024-0042"
+    # 25/12/2023 on the page makes the document day-first: 05/12/2023 is 5 December.
+    assert f["invoice_date"].normalized == "2023-12-05"
+    assert f["due_date"].normalized == "2023-12-25"
+    assert (f["subtotal"].normalized, f["tax"].normalized, f["total"].normalized) == ("100.00", "19.00", "119.00")
+    assert f["total"].currency == "EUR" and f["currency"].normalized == "EUR"
+    assert f["vendor_name"].value == "ACME Widgets GmbH"
+    assert f["vendor_address"].normalized == "Hauptstrasse 5, 10115 Berlin"
+    assert f["customer_name"].value == "Customer Corp Ltd"
+    assert f["vendor_tax_id"].normalized == "DE123456789"
+    assert f["purchase_order"] is None and f["payment_terms"] is None
+    total = f["total"]
+    assert total.page == 1 and 0.79 < total.bbox[0] < 0.81 and 0.73 < total.bbox[1] < 0.75
+    assert 0 < total.confidence <= 1
+    outcomes = {c.name: c.outcome for c in ext.checks}
+    assert outcomes["totals_add_up"] == "pass" and outcomes["due_after_issue"] == "pass"
+    assert outcomes["eu_vat_shape"] == "pass"
+
+
+def test_line_items_stitched_across_pages():
+    header = ["Description", "Qty", "Unit Price", "Amount"]
+    p1 = page(1, [(0.05, 0.05, "Seller Ltd")], tables=[table([header, ["Widget", "2", "30.00", "60.00"]])])
+    p2 = page(2, [(0.6, 0.8, "Subtotal 100.00")],
+              tables=[table([header, ["Gadget", "1", "40.00", "40.00"], ["", "", "", ""]])])
+    ext = RulesReader().read(document(p1, p2), load_schema("invoice"))
+    assert [(i.description, i.amount, i.page) for i in ext.line_items] == [("Widget", "60.00", 1), ("Gadget", "40.00", 2)]
+    assert {c.name: c.outcome for c in ext.checks}["line_items_sum"] == "pass"
+
+
+def test_failed_arithmetic_lowers_confidence():
+    p = page(1, [(0.6, 0.70, "Subtotal 100.00"), (0.6, 0.72, "Tax 19.00"), (0.6, 0.74, "Total 150.00")])
+    ext = RulesReader().read(document(p), load_schema("invoice"))
+    assert {c.name: c.outcome for c in ext.checks}["totals_add_up"] == "fail"
+    assert ext.fields["total"].confidence <= 0.5
+    assert any("totals_add_up" in w for w in ext.warnings)
+
+
+def test_receipt_issuer_address_date_total():
+    p = page(1, [
+        (0.3, 0.02, "BOOK TA .K (TAMAN DAYA) SDN BHD"),
+        (0.4, 0.04, "(789417-W)"),
+        (0.3, 0.06, "NO.53 55,57 & 59, JALAN SAGU 18,"),
+        (0.3, 0.08, "TAMAN DAYA, 81100 JOHOR BAHRU."),
+        (0.3, 0.10, "TEL: 07-3553553"),
+        (0.1, 0.15, "DOC NO: CS00012345   25/12/2018 8:13:39 PM"),
+        (0.1, 0.50, "TOTAL QTY 3"),
+        (0.1, 0.55, "TOTAL"), (0.7, 0.55, "9.00"),
+        (0.1, 0.57, "CASH"), (0.7, 0.57, "10.00"),
+    ])
+    f = RulesReader().read(document(p), load_schema("receipt")).fields
+    assert f["vendor_name"].value == "BOOK TA .K (TAMAN DAYA) SDN BHD"
+    assert f["vendor_address"].normalized == "NO.53 55,57 & 59, JALAN SAGU 18, TAMAN DAYA, 81100 JOHOR BAHRU."
+    assert f["date"].normalized == "2018-12-25"
+    assert f["total"].normalized == "9.00"
+    assert f["tax"] is None
+
+
+def test_nda_passages_across_lines():
+    p = page(1, [
+        (0.1, 0.05, "MUTUAL NONDISCLOSURE AGREEMENT"),
+        (0.1, 0.10, "This Agreement is entered into as of April 18, 2001 by and between Nike, Inc., an"),
+        (0.1, 0.12, "Oregon corporation (\"Company\"), and Eric Dean Sprunk (\"Executive\")."),
+        (0.1, 0.30, "The obligations herein shall continue for a period of two (2) years after termination."),
+        (0.1, 0.50, "This Agreement shall be governed by the laws of the State of"),
+        (0.1, 0.52, "Oregon, without regard to its conflict of laws principles."),
+    ])
+    f = RulesReader().read(document(p), load_schema("nda")).fields
+    assert [v.normalized for v in f["parties"]] == ["Nike Inc.", "Eric Dean Sprunk"]
+    assert f["effective_date"].normalized == "2001-04-18"
+    assert f["jurisdiction"].normalized == "Oregon"
+    assert f["term"].normalized == "P2Y"
+    assert f["jurisdiction"].page == 1 and f["jurisdiction"].bbox is not None
+
+
+def test_no_evidence_means_none():
+    p = page(1, [(0.1, 0.1, "Hello world"), (0.1, 0.2, "nothing to see here")])
+    f = RulesReader().read(document(p), load_schema("nda")).fields
+    assert all(v is None for v in f.values())
+    inv = RulesReader().read(document(p), load_schema("invoice")).fields
+    assert inv["total"] is None and inv["invoice_date"] is None and inv["invoice_number"] is None
+
+
+def test_generic_key_values_without_schema():
+    p = page(1, [
+        (0.1, 0.10, "Date: 9/3/92"),
+        (0.1, 0.14, "R&D Group:"), (0.4, 0.14, "Licensee"),
+        (0.1, 0.18, "Supervisor:"),
+        (0.1, 0.20, "J. S. Wigand"),
+        (0.1, 0.30, "Meeting at 10:30 today"),
+    ])
+    ext = RulesReader().read(document(p), None)
+    pairs = [(kv.key, kv.value) for kv in ext.key_values]
+    assert pairs == [("Date:", "9/3/92"), ("R&D Group:", "Licensee"), ("Supervisor:", "J. S. Wigand")]
+    assert ext.fields == {} and ext.checks == []
+    assert all(kv.page == 1 and kv.value_bbox is not None for kv in ext.key_values)
+
+
+def test_user_schema_date_range():
+    adbuy = load_schema(str(REPO / "examples" / "schemas" / "adbuy.yaml"))
+    p = page(1, [
+        (0.1, 0.05, "Contract # 1982847-1"),
+        (0.1, 0.08, "Advertiser: Senate Majority PAC"),
+        (0.1, 0.11, "Flight Dates: 04/16/20 - 04/22/20"),
+        (0.5, 0.80, "Gross Amount: $17,470.00"),
+    ])
+    f = RulesReader().read(document(p), adbuy).fields
+    assert f["contract_number"].normalized == "1982847-1"
+    assert f["advertiser"].normalized == "Senate Majority PAC"
+    assert (f["flight_start"].normalized, f["flight_end"].normalized) == ("2020-04-16", "2020-04-22")
+    assert f["gross_amount"].normalized == "17470.00" and f["gross_amount"].currency == "USD"
+
+
+@pytest.mark.parametrize("schema", ["invoice", "receipt", "nda", "cms1500", "key_values"])
+def test_results_validate_against_result_schema(schema):
+    from docproc.document import Result, ResultDocument
+    from docproc.schemas import validate_result
+
+    ext = RulesReader().read(document(_invoice_page()), load_schema(schema))
+    result = Result(document=ResultDocument(source="x.pdf", pages=1, schema=schema, text_source="pdf_text"),
+                    fields=ext.fields, key_values=ext.key_values, line_items=ext.line_items, checks=ext.checks,
+                    warnings=ext.warnings)
+    assert validate_result(result.to_json_dict()) == []
