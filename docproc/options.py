@@ -63,6 +63,19 @@ class ReaderOptions(_Opts):
     endpoint_url: str | None = None
     endpoint_model: str | None = None
     hybrid_threshold: float = 0.6
+    # VLM readers (vlm, hybrid, endpoint): what is asked and how it is generated.
+    vlm_device: str = "auto"  # auto: cuda when available (bf16), else cpu (fp32)
+    vlm_batch_size: int = 8  # prompts (one per page asked) per generate call
+    vlm_max_new_tokens: int = 256  # upper bound; each batch asks only what its fields need
+    vlm_max_pixels: int = 1008 * 28 * 28  # page image cap (about 1,008 Qwen2-VL visual tokens); 0: text only
+    vlm_prompt_tokens: int = 1500  # budget for the page's layout text in the prompt
+    vlm_max_pages: int = 2  # pages asked per document (the ones rules/labels point to)
+    vlm_constrained: bool = True  # xgrammar JSON-schema constrained decoding when installed
+    vlm_static_cache: bool = False  # static KV cache (lets transformers compile the decode step on GPU)
+    endpoint_timeout_s: float = 60.0
+    endpoint_retries: int = 3  # retries after a timeout, connection error, 429 or 5xx (with backoff)
+    endpoint_concurrency: int = 4  # requests in flight at once
+    endpoint_api_key_env: str = "OPENAI_API_KEY"  # name of the variable holding the key (if any)
 
 
 class PipelineOptions(_Opts):
