@@ -38,6 +38,7 @@ class BatchItem:
 @dataclass
 class BatchSummary:
     total: int = 0
+    skipped: int = 0  # done by an earlier run (the `skip` callback said so)
     succeeded: int = 0
     failed: int = 0
     outputs: list[Path] = field(default_factory=list)
@@ -137,12 +138,21 @@ def run_batch(
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[BatchItem, Result], None] | None = None,
+    skip: Callable[[BatchItem], bool] | None = None,
 ) -> BatchSummary:
-    """Process every input, write one result file each, never stop early."""
+    """Process every input, write one result file each, never stop early.
+
+    `skip(item)` True leaves an item out (a resumed run); names are planned over all inputs
+    first, so a resumed run writes the same result names as the first."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = plan_outputs(collect_inputs(paths), out_dir)
-    summary = BatchSummary(total=len(items))
+    if skip is not None:
+        kept = [item for item in items if not skip(item)]
+        skipped, items = len(items) - len(kept), kept
+    else:
+        skipped = 0
+    summary = BatchSummary(total=len(items), skipped=skipped)
     if not items:
         return summary
     options_json = options.model_dump_json(by_alias=True)

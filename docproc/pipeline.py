@@ -15,7 +15,7 @@ import traceback
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from docproc import layout, ocr, readers, render, schemas, sources, textlayer
 from docproc.document import (
@@ -49,12 +49,14 @@ def open_source(path: str | Path, options: PipelineOptions) -> SourceInfo:
 
 
 def process_pages(
-    source: SourceInfo, options: PipelineOptions, pages: list[int] | None = None
+    source: SourceInfo, options: PipelineOptions, pages: list[int] | None = None,
+    on_page: Callable[[int, int], None] | None = None,
 ) -> list[Page]:
     """Render, read text (PDF text layer where trustworthy, OCR elsewhere) and lay out pages.
 
     `pages` are 1-based page numbers (all pages when None): cluster workers fan a long
     document out over page ranges with it. Raises DocprocError when no page can be read.
+    `on_page(done, total)` is called after each page (the API's per-page job progress).
     """
     wanted = pages or list(range(1, source.page_count + 1))
     text_layer: dict = {}
@@ -127,6 +129,8 @@ def process_pages(
             page = layout.analyze_page(page, image, options.layout)
         page.timings = timings
         out.append(page)
+        if on_page is not None:
+            on_page(len(out), len(wanted))
     return out
 
 
@@ -201,7 +205,8 @@ def build_result(
     )
 
 
-def run(path: str | Path, options: PipelineOptions | None = None) -> Result:
+def run(path: str | Path, options: PipelineOptions | None = None,
+        on_page: Callable[[int, int], None] | None = None) -> Result:
     """Process one file end to end. Never raises for a bad document: errors go in the result."""
     options = options or PipelineOptions()
     path = str(path)
@@ -211,7 +216,7 @@ def run(path: str | Path, options: PipelineOptions | None = None) -> Result:
         with _timed(timings, "sniff"):
             source = open_source(path, options)
         doc = Document(source=source)
-        pages = process_pages(source, options)
+        pages = process_pages(source, options, on_page=on_page)
         doc.pages = pages
         doc.timings = timings
         classification = None
