@@ -11,6 +11,7 @@ items from tables, and the validation checks (docproc.checks).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue
@@ -109,6 +110,12 @@ class _FieldReader:
         cands: list[Candidate] = []
         for hit in self.hits[spec.name][:12]:
             cands.extend(near_label(self.view, spec, hit))
+        if spec.value_type == "money" and any(k in spec.name for k in fallbacks.TOTAL_NAMES) and cands:
+            # Of several "total" rows (total qty, total excl. tax, total), the amount payable is the largest.
+            top = max(Decimal(str(c.value.normalized)) for c in cands)
+            for c in cands:
+                if Decimal(str(c.value.normalized)) < top:
+                    c.score *= 0.85
         return choose(cands)
 
     def _fallback(self, spec: FieldSpec, answers: dict[str, Answer]) -> Candidate | None:

@@ -78,15 +78,11 @@ def issuer_line(view: DocView, avoid: set[int]) -> TextLine | None:
     top = [ln for ln in view.page_lines(1) if ln.bbox[1] < 0.35 and ln.index not in avoid and _is_name_like(ln)]
     if not top:
         return None
-    companies = [ln for ln in top if _LEGAL_FORM.search(ln.text) and not _TITLE_WORDS.search(ln.text)]
-    if companies:
-        return companies[0]
-    plain = [ln for ln in top if not _TITLE_WORDS.search(ln.text)]
+    # Names are printed in capitals or title case; handwriting read as lowercase is not one.
+    plain = [ln for ln in top if not _TITLE_WORDS.search(ln.text) and not ln.text.islower()][:3]
     if not plain:
         return None
-    first_quarter = [ln for ln in plain if ln.bbox[1] < plain[0].bbox[1] + 0.12]
-    tallest = max(ln.height for ln in first_quarter)
-    return next(ln for ln in first_quarter if ln.height >= 0.8 * tallest)
+    return next((ln for ln in plain if _LEGAL_FORM.search(ln.text)), plain[0])
 
 
 def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | None:

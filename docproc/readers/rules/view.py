@@ -65,6 +65,32 @@ def _group_words(page: Page) -> list[list[int]]:
     return [sorted(r, key=lambda i: page.words[i].bbox[0]) for r in rows]
 
 
+def _same_row(a: TextLine, b: TextLine) -> bool:
+    overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
+    return a.page == b.page and overlap >= 0.5 * min(a.height, b.height)
+
+
+def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
+    """OCR and layout may cut one printed line into pieces ("SAM", "SAM", "TRADING", "CO");
+    pieces on one row separated by less than about a character height are one line again.
+    Wider gaps stay: they separate a label from a value in another column."""
+    lines = sorted(lines, key=lambda ln: (ln.page, ln.bbox[0]))
+    out: list[TextLine] = []
+    for ln in lines:
+        for o in out:
+            gap = ln.bbox[0] - o.bbox[2]
+            if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
+                shift = len(o.text) + 1
+                o.words = o.words + [(s + shift, e + shift, b) for s, e, b in ln.words]
+                o.text = f"{o.text} {ln.text}"
+                o.bbox = union_bbox([o.bbox, ln.bbox])
+                o.confidence = min(o.confidence, ln.confidence)
+                break
+        else:
+            out.append(ln)
+    return out
+
+
 @dataclass
 class DocView:
     lines: list[TextLine] = field(default_factory=list)
@@ -96,13 +122,15 @@ class DocView:
                 view.lines.append(
                     TextLine(page.number, len(view.lines), text, bbox, offsets, region_of.get(li, "text"), conf)
                 )
+        view.lines = _merge_fragments(view.lines)
         # Reading order within a page: top to bottom, then left to right (ties by row).
         view.lines.sort(key=lambda ln: (ln.page, round(ln.cy, 3), ln.bbox[0]))
         for i, ln in enumerate(view.lines):
             ln.index = i
         texts = [ln.text for ln in view.lines]
         currency = detect_currency("\n".join(texts))
-        view.ctx = Context(date_order=infer_date_order(texts, currency), currency=currency)
+        # Without any evidence, day-first: most of the world writes dates that way.
+        view.ctx = Context(date_order=infer_date_order(texts, currency) or "DMY", currency=currency)
         return view
 
     @property
