@@ -12,9 +12,8 @@ from docproc.readers.rules.view import DocView, TextLine
 
 _PROPER = r"[A-Z][A-Za-z.'-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z.'-]+){0,3}"
 _JURISDICTION = re.compile(
-    r"(?:governed|construed|interpreted|enforced)[^.;]{0,80}?\blaws?\s+of\s+(?:the\s+)?"
-    r"(?:(?:State|Commonwealth|Province|Republic|Kingdom|District)\s+of\s+)?(" + _PROPER + ")",
-    re.IGNORECASE,
+    r"(?i:(?:governed|construed|interpreted|enforced)[^.;]{0,80}?\blaws?\s+of\s+(?:the\s+)?"
+    r"(?:(?:State|Commonwealth|Province|Republic|Kingdom|District)\s+of\s+)?)(" + _PROPER + ")",
 )
 _EFFECTIVE = re.compile(
     r"(?:effective\s+(?:as\s+of|date|on)|dated\s+(?:as\s+of)?|entered\s+into\s+(?:as\s+of|on|this|effective)|"
@@ -22,11 +21,7 @@ _EFFECTIVE = re.compile(
     re.IGNORECASE,
 )
 _BETWEEN = re.compile(r"\b(?:by\s+and\s+)?(?:between|among)\s*:?\s+", re.IGNORECASE)
-_TERM = re.compile(
-    r"(?:term|period|remain\s+in\s+(?:full\s+force\s+and\s+)?effect|continue|survive|terminate)\b[^.;]{0,80}?"
-    r"(?:of|for|until|after)\s+",
-    re.IGNORECASE,
-)
+_TERM = re.compile(r"\b(?:term|period)\s+(?:of|shall\s+be|is)\s+", re.IGNORECASE)
 # Where a party's name ends: its description or defined-term bracket.
 _PARTY_END = re.compile(
     r"\s*(?:\(|“|\"|,\s*an?\s|,\s+(?:having|with|whose|located|residing|organized|"
@@ -63,6 +58,11 @@ def jurisdiction(text: str) -> PassageHit | None:
         # Stop at words that are not part of a place name.
         keep = []
         for w in words:
+            if keep and w.isupper() and len(w) > 2:
+                break  # "Oregon. EMPLOYEE ...": the next sentence
+            if w.endswith((".", ",")) and w[:-1]:
+                keep.append(w[:-1])
+                break
             if w in _DROP_WORDS or w.lower() in {"without", "and", "applicable", "as", "in", "excluding"}:
                 break
             keep.append(w)
