@@ -9,6 +9,7 @@ reaches anything it started.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import resource
@@ -46,15 +47,32 @@ def _vm_size() -> int:
 
 
 def _cap_address_space(memory_mb: int) -> None:
-    limit = max(memory_mb * MB, _vm_size() + _MIN_HEADROOM)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    """Lower the soft limit only: nested sandboxes (a capped child capping its own children)
+    stay possible without privileges, and the untrusted parsers never get to raise it."""
+    _set_soft_limit(resource.RLIMIT_AS, max(memory_mb * MB, _vm_size() + _MIN_HEADROOM))
 
 
-def _child_main(write_fd: int, fn: Callable[..., Any], args: tuple, memory_mb: int) -> None:
+def _set_soft_limit(kind: int, value: int) -> None:
+    resource.setrlimit(kind, (_within_hard(kind, value), resource.getrlimit(kind)[1]))
+
+
+def _within_hard(kind: int, value: int) -> int:
+    hard = resource.getrlimit(kind)[1]
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
+
+
+def _cpu_limit(timeout_s: float) -> int:
+    """CPU seconds after which the kernel ends a process that outlived the one timing it
+    (an orphan of a killed parent that spins forever)."""
+    return math.ceil(timeout_s) + 1
+
+
+def _child_main(write_fd: int, fn: Callable[..., Any], args: tuple, memory_mb: int, timeout_s: float) -> None:
     status = 1
     try:
         os.setsid()
         _cap_address_space(memory_mb)
+        _set_soft_limit(resource.RLIMIT_CPU, _cpu_limit(timeout_s))
         try:
             payload = ("ok", fn(*args))
         except MemoryError:
@@ -82,13 +100,13 @@ def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float, memory_m
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(read_fd)
-        _child_main(write_fd, fn, args, memory_mb)
+        _child_main(write_fd, fn, args, memory_mb, timeout_s)
     os.close(write_fd)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout_s
-    timed_out = False
+    finished = timed_out = False
     try:
-        while True:
+        while not finished:
             left = deadline - time.monotonic()
             if left <= 0:
                 timed_out = True
@@ -96,12 +114,11 @@ def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float, memory_m
             ready, _, _ = select.select([read_fd], [], [], left)
             if ready:
                 chunk = os.read(read_fd, 1 << 20)
-                if not chunk:
-                    break
                 chunks.append(chunk)
+                finished = not chunk
     finally:
         os.close(read_fd)
-        if timed_out:
+        if not finished:  # timed out, or we were interrupted: never leave it running
             _kill_group(pid)
         _, wait_status = os.waitpid(pid, 0)
     if timed_out:
@@ -131,12 +148,15 @@ def run_command(
     argv: list[str], *, timeout_s: float, memory_mb: int, cwd: str | None = None
 ) -> subprocess.CompletedProcess:
     """Run a program with an address-space cap and a deadline (the whole process group is
-    killed on timeout). The cap is applied by `prlimit` rather than a preexec_fn, which is
-    unsafe in a process with threads (ONNX Runtime pools)."""
-    if shutil.which("prlimit"):
-        capped = ["prlimit", f"--as={memory_mb * MB}", "--", *argv]
+    killed on timeout; a CPU-time limit ends it even if whoever timed it died first). The caps
+    are applied by `prlimit` rather than a preexec_fn, which is unsafe in a process with
+    threads (ONNX Runtime pools)."""
+    limit = _within_hard(resource.RLIMIT_AS, memory_mb * MB)
+    cpu = _within_hard(resource.RLIMIT_CPU, _cpu_limit(timeout_s))
+    if shutil.which("prlimit"):  # soft limits, as above
+        capped = ["prlimit", f"--as={limit}:", f"--cpu={cpu}:", "--", *argv]
     else:
-        capped = ["sh", "-c", f'ulimit -v {memory_mb * 1024} && exec "$@"', "sh", *argv]
+        capped = ["sh", "-c", f'ulimit -S -v {limit // 1024} -t {cpu} && exec "$@"', "sh", *argv]
     proc = subprocess.Popen(
         capped, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, start_new_session=True,
