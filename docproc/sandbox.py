@@ -156,7 +156,7 @@ def run_command(
     if shutil.which("prlimit"):  # soft limits, as above
         capped = ["prlimit", f"--as={limit}:", f"--cpu={cpu}:", "--", *argv]
     else:
-        capped = ["sh", "-c", f'ulimit -S -v {limit // 1024} -t {cpu} && exec "$@"', "sh", *argv]
+        capped = ["sh", "-c", f'ulimit -S -v {limit // 1024} && ulimit -S -t {cpu} && exec "$@"', "sh", *argv]
     proc = subprocess.Popen(
         capped, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, start_new_session=True,
