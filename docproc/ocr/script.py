@@ -22,7 +22,7 @@ from docproc.ocr.base import relative_bbox
 
 TARGET_HEIGHT = 40  # px of a line in the stacked image; Tesseract reads 20-40 px glyphs best
 GAP = 24  # px of white between stacked lines
-MIN_MEAN_CONF = 45.0  # Tesseract confidence (0-100) under which a non-Cyrillic read is dropped
+MIN_MEAN_CONF = 60.0  # mean Tesseract confidence (0-100) a line needs to be kept (real Russian: ~90)
 
 
 def letter_script(ch: str) -> str | None:
@@ -131,8 +131,8 @@ def read_suspects(
         tile_words = per_tile[k]
         counts = script_counts(t for t, _, _ in tile_words)
         mean_conf = sum(c for _, c, _ in tile_words) / len(tile_words)
-        if counts["cyrillic"] < counts["latin"] and mean_conf < MIN_MEAN_CONF:
-            continue
+        if mean_conf < MIN_MEAN_CONF or counts["other"] + counts["greek"] > counts["cyrillic"] + counts["latin"]:
+            continue  # noise, stamps, or a script neither engine knows
         for text, conf, quad in tile_words:
             words.append(Word(
                 text=text,
