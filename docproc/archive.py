@@ -73,8 +73,8 @@ def safe_member_path(name: str) -> PurePosixPath:
 
 def _zip_members(zf: zipfile.ZipFile) -> Iterator[_Member]:
     for info in zf.infolist():
-        mode = info.external_attr >> 16
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix type recorded (a plain file)
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise _refuse("archive_unsafe_member", "member is a link or special file")
         yield _Member(info.filename, info.is_dir(), info.file_size, info)
 
