@@ -125,6 +125,8 @@ def process_pages(
                 words=read.words,
                 warnings=list(read.warnings),
             )
+        if image is not None:  # e.g. "rendered at 100 dpi: page too large at 200"
+            page.warnings.extend(image.info.get("docproc_warnings", []))
         with _timed(timings, "layout"):
             page = layout.analyze_page(page, image, options.layout)
         page.timings = timings
