@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -171,4 +172,8 @@ _load_plugins()
 
 def main() -> None:  # pragma: no cover
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if not os.environ.get("DOCPROC_VERBOSE"):
+        # rapidocr/rapid-layout attach their own INFO handlers on every model load; a person
+        # running the CLI wants the progress bar and warnings, not model paths.
+        logging.disable(logging.INFO)
     app()
