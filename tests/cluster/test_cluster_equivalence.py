@@ -34,6 +34,12 @@ def test_thirty_documents_on_two_workers_equal_embedded(cluster):
         assert job.result_writes == 1 and job.attempts == 1
     assert sorted(p.name for p in cluster.out.iterdir()) == sorted(f"{p.stem}.json" for p in docs)
 
+    # Log lines carry ids and paths, never document content.
+    logs = "".join(w.log.read_text(errors="replace") for w in cluster.workers)
+    numbers = {r["fields"]["invoice_number"]["value"] for r in embedded.values()
+               if r["fields"].get("invoice_number")}
+    assert numbers and not [n for n in numbers if n in logs]
+
     # Resubmitting the same files returns the same jobs (idempotency key), nothing re-runs.
     again = cluster.submit(docs[:5], "--schema", "invoice")
     assert again == job_ids[:5]
