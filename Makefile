@@ -1,8 +1,13 @@
 # The two commands of the README: `make demo` (main job) and `make test` (the test suite).
-.PHONY: setup demo test bench samples clean
+.PHONY: setup setup-all demo test bench samples clean
 
+# Debian packages when missing, then the package into .venv (extras: see pyproject.toml).
 setup:
 	bash scripts/setup.sh
+
+# Everything the test suite exercises: the VLM reader (CPU torch 2.13.0), cluster mode, the API.
+setup-all:
+	DOCPROC_EXTRAS=dev,vlm,cluster bash scripts/setup.sh
 
 # The demo: the invoices in samples/docs (born-digital PDFs and their degraded scans), extracted
 # in-process, then scored against their own ground truth.
@@ -14,7 +19,7 @@ demo: setup
 samples: setup
 	.venv/bin/python -m docproc.samples samples --count 3
 
-test: setup
+test: setup-all
 	.venv/bin/python -m pytest -q
 
 bench: setup
