@@ -91,7 +91,7 @@ def print_table(outputs: list[Path], max_width: int = 36) -> None:
 def extract(
     paths: list[Path] = typer.Argument(..., help="Files or folders (types are detected by content)."),
     out: Path = typer.Option(..., "-o", "--out", help="Folder for one result JSON per document."),
-    schema: Optional[str] = typer.Option(None, "--schema", "-s", help="Built-in schema name or schema file."),
+    schema: Optional[str] = typer.Option(None, "--schema", "-s", help="Built-in schema name, schema file, or auto (classified per document)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per core; 0 = in-process)."),
     dpi: int = typer.Option(200, help="Render resolution for scanned pages and OCR."),
     ocr: str = typer.Option("rapidocr", help="OCR engine: rapidocr, tesseract, paddleocr."),
@@ -108,7 +108,7 @@ def extract(
     from docproc.batch import run_batch  # keeps `docproc --help` fast
 
     try:
-        if schema:
+        if schema and schema != "auto":  # auto: a classifier picks the schema per document
             schemas.load_schema(schema)  # fail fast on a bad schema, before any document runs
         options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model, endpoint_url,
                                 endpoint_model)
