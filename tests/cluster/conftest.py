@@ -111,10 +111,11 @@ class Cluster:
     workers: list[Worker] = field(default_factory=list)
 
     def start_worker(self, name: str, concurrency: int = 1, beat: bool = False,
-                     extra_env: dict[str, str] | None = None, wait: bool = True) -> Worker:
-        cmd = [str(BIN / "celery"), "-A", "workers.app", "worker", "-Q", "cpu", "-n", f"{name}@%h",
-               "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
-               "--without-mingle"]
+                     extra_env: dict[str, str] | None = None, wait: bool = True,
+                     pool: str = "prefork", queues: str = "cpu") -> Worker:
+        cmd = [str(BIN / "celery"), "-A", "workers.app", "worker", "-Q", queues, "-n", f"{name}@%h",
+               "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
+               "--without-gossip", "--without-mingle"]
         if beat:
             cmd += ["-B", "--schedule", str(self.tmp / f"beat-{name}")]
         log = self.tmp / f"worker-{name}.log"
