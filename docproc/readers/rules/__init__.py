@@ -16,7 +16,8 @@ from decimal import Decimal
 from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue
 from docproc.readers.rules import fallbacks, passages
-from docproc.readers.rules.candidates import Candidate, choose, near_label
+from docproc.readers.rules.candidates import Candidate, near_label, rank
+from docproc.readers.rules.consistency import resolve_totals
 from docproc.readers.rules.key_values import read_key_values
 from docproc.readers.rules.labels import LabelHit, find_labels
 from docproc.readers.rules.line_items import read_line_items
@@ -37,7 +38,8 @@ def _drop_shadowed(hits: dict[str, list[LabelHit]]) -> None:
     for entries in by_line.values():
         for name, h in entries:
             for other, o in entries:
-                if other != name and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start):
+                if (other != name and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
+                        and o.score >= h.score):
                     if h in hits[name]:
                         hits[name].remove(h)
 
@@ -46,6 +48,7 @@ class _FieldReader:
     def __init__(self, doc: Document, view: DocView, schema: Schema, hits: dict[str, list[LabelHit]]):
         self.doc, self.view, self.schema, self.hits = doc, view, schema, hits
         self._text: tuple[str, list] | None = None
+        self.pools: dict[str, list[Candidate]] = {}  # money candidates, for choosing amounts together
 
     @property
     def text(self) -> str:
@@ -106,7 +109,7 @@ class _FieldReader:
                 break
         return out or None
 
-    def _labelled(self, spec: FieldSpec) -> Candidate | None:
+    def _labelled(self, spec: FieldSpec) -> list[Candidate]:
         cands: list[Candidate] = []
         for hit in self.hits[spec.name][:12]:
             cands.extend(near_label(self.view, spec, hit))
@@ -116,7 +119,7 @@ class _FieldReader:
             for c in cands:
                 if Decimal(str(c.value.normalized)) < top:
                     c.score *= 0.85
-        return choose(cands)
+        return rank(cands)
 
     def _fallback(self, spec: FieldSpec, answers: dict[str, Answer]) -> Candidate | None:
         name, kind = spec.name, spec.value_type
@@ -152,7 +155,14 @@ class _FieldReader:
             return self._id_list(spec) if spec.value_type == "id" else None
         if spec.value_type == "number" and spec.name.endswith("_count") and self.schema.line_items:
             return None  # filled from the line items by the reader
-        best = self._labelled(spec)
+        ranked = self._labelled(spec)
+        if spec.value_type == "money":
+            fb = self._fallback(spec, answers)
+            self.pools[spec.name] = ranked + ([fb] if fb else [])
+        best = ranked[0] if ranked else None
+        return self.finish(spec, best, answers)
+
+    def finish(self, spec: FieldSpec, best: Candidate | None, answers: dict[str, Answer]) -> Answer:
         if spec.name in fallbacks.ISSUER_NAMES and (best is None or best.score < 0.9):
             best = self._fallback(spec, answers) or best
         elif best is None:
@@ -178,10 +188,17 @@ class RulesReader:
             ext.line_items = read_line_items(doc.pages)
         hits = {spec.name: find_labels(view.lines, spec) for spec in schema.fields}
         _drop_shadowed(hits)
+        for hs in hits.values():
+            for h in hs:
+                view.label_spans.setdefault(h.line.index, []).append((h.start, h.end))
         reader = _FieldReader(doc, view, schema, hits)
         answers: dict[str, Answer] = {}
         for spec in schema.fields:
             answers[spec.name] = reader.read(spec, answers)
+        consistent = resolve_totals(reader.pools)
+        for spec in schema.fields:
+            if consistent and spec.name in consistent:
+                answers[spec.name] = reader.finish(spec, consistent[spec.name], answers)
         for spec in schema.fields:
             if spec.value_type == "number" and spec.name.endswith("_count") and schema.line_items and ext.line_items:
                 n = len(ext.line_items)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from docproc.document import BBox, FieldValue
+from docproc.normalize import normalize_id
 from docproc.readers.rules.labels import LabelHit
 from docproc.readers.rules.values import Value, extract
 from docproc.readers.rules.view import DocView, TextLine
@@ -70,41 +71,93 @@ def _separated(line: TextLine, end: int) -> bool:
     return after[0][0] - before[-1][2] > 2.5 * char_w
 
 
+# A form label: "26. PATIENT'S ACCOUNT NO.", "Invoice Date:", "AUTO ACCIDENT?".
+_FORM_LABEL = re.compile(r"^\s*(?:\d{1,2}[a-z]?\.\s*)?[A-Za-z][^\d]*[:?]\s*$|^\s*\d{1,2}[a-z]?\.\s+[A-Za-z]{2,}")
+_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
+_CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
+
+
+def is_label_line(view: DocView, line: TextLine) -> bool:
+    """The line is (or starts with) a label: a schema label or a printed form label."""
+    text_len = max(1, len(line.text.strip()))
+    if any(start <= 2 and (end - start) >= 0.6 * text_len for start, end in view.label_spans.get(line.index, [])):
+        return True
+    return bool(_FORM_LABEL.search(line.text))
+
+
+def _value_dominates(spec: FieldSpec, text: str, v: Value) -> bool:
+    """A cell taken as a whole is the value when little else is in it: "30. Rsvd. for NUCC Use"
+    is a label with a box number, not the amount 30."""
+    if spec.value_type == "string":
+        return True
+    rest = _CURRENCY_WORDS.sub("", text[: v.start] + " " + text[v.end:])
+    return len(_LETTERS.findall(rest)) <= 4
+
+
+def _pattern_tokens(spec: FieldSpec, text: str) -> Value | None:
+    """The first token of `text` that matches the field's own pattern (NPI: ten digits)."""
+    pattern = re.compile(spec.pattern)
+    for m in re.finditer(r"[A-Za-z0-9][\w./-]*", text):
+        tok = m.group(0).rstrip(".,;:")
+        if pattern.fullmatch(tok):
+            return Value(m.start(), m.start() + len(tok), tok, normalize_id(tok))
+    return None
+
+
 def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]:
+    """Typed values in the places a label points to: the rest of its line, the next cell on
+    its row, or the first line below it in its column (before any other label)."""
     out: list[Candidate] = []
     line = hit.line
     rest = line.text[hit.end:]
     v = extract(spec, rest, view.ctx)
+    if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
+        v = _pattern_tokens(spec, rest)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
         out.append(Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line"))
     for o in view.right_of(line, max_gap=0.8)[:1]:
+        if is_label_line(view, o):
+            break  # the next cell is another label: its value is not ours
         v = extract(spec, o.text, view.ctx, whole_line=True)
-        if v is not None:
+        if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
+            v = _pattern_tokens(spec, o.text)
+        if v is not None and _value_dominates(spec, o.text, v):
             out.append(Candidate(spec.name, v, o, 0, hit.score * RIGHT_CELL, "right cell"))
     label_box = line.span_bbox(hit.start, hit.end)
-    for k, o in enumerate(view.below(line, label_box)[:2]):
+    # A value below sits in the label's column: it starts no further left than the label.
+    column = [o for o in view.below(line, label_box) if o.bbox[0] >= label_box[0] - 0.03]
+    depth = 6 if spec.pattern else 2
+    for k, o in enumerate(column[:depth]):
+        if is_label_line(view, o) and not spec.pattern:
+            break
         col = _column_text(o, label_box[0], max(label_box[2], label_box[0] + 0.15))
         if col is not None:
-            v = extract(spec, col[0], view.ctx, whole_line=True)
-            if v is not None:
-                out.append(Candidate(spec.name, v, o, col[1], hit.score * BELOW * (0.85**k), "below"))
+            v = _pattern_tokens(spec, col[0]) if spec.pattern else extract(spec, col[0], view.ctx, whole_line=True)
+            if v is not None and (spec.pattern or _value_dominates(spec, col[0], v)):
+                out.append(Candidate(spec.name, v, o, col[1], hit.score * BELOW * (0.9**k), "below"))
                 break
-        v = extract(spec, o.text, view.ctx, whole_line=True)
-        if v is not None:
-            out.append(Candidate(spec.name, v, o, 0, hit.score * BELOW_WHOLE * (0.85**k), "below line"))
-            break
     return out
 
 
-def choose(cands: list[Candidate]) -> Candidate | None:
-    """The best candidate; values found by several labels/positions gain confidence."""
-    if not cands:
-        return None
+def rank(cands: list[Candidate]) -> list[Candidate]:
+    """One candidate per distinct value, best first; a value found by several labels or
+    positions gains confidence."""
+    best: dict[str, Candidate] = {}
     votes: dict[str, float] = {}
     for c in cands:
         key = str(c.value.normalized)
         votes[key] = votes.get(key, 0.0) + c.score
-    best = max(cands, key=lambda c: (c.score + 0.1 * (votes[str(c.value.normalized)] - c.score), -c.line.index))
-    agreeing = votes[str(best.value.normalized)] - best.score
-    best.score = min(1.0, best.score + 0.1 * min(agreeing, 1.0))
-    return best
+        if key not in best or (c.score, -c.line.index) > (best[key].score, -best[key].line.index):
+            best[key] = c
+    out = []
+    for key, c in best.items():
+        agreeing = votes[key] - c.score
+        c.score = min(1.0, c.score + 0.1 * min(agreeing, 1.0))
+        out.append(c)
+    return sorted(out, key=lambda c: (-c.score, c.line.index))
+
+
+def choose(cands: list[Candidate]) -> Candidate | None:
+    """The best candidate; values found by several labels/positions gain confidence."""
+    ranked = rank(cands)
+    return ranked[0] if ranked else None

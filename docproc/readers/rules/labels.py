@@ -6,7 +6,7 @@ Short labels ("tax", "to") must match whole words exactly; longer ones match fuz
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -66,7 +66,16 @@ def match_label(line: TextLine, label: str) -> LabelHit | None:
     got, want = lower[start:end].split(), label.split()
     if len(got) == len(want) and any(fuzz.ratio(g, w) < 70 for g, w in zip(got, want)):
         return None
+    # The stretched span as a whole must still read as the label: "subtotal:" is not "total due".
+    if fuzz.ratio(label, lower[start:end].strip(" :#.")) < MIN_SCORE * 100:
+        return None
     return LabelHit(line, start, end, align.score / 100 * 0.95, label)
+
+
+def _specificity(label: str, n_matched: int) -> float:
+    """Generic short labels ("total", "npi", "date") say less than long ones ("grand total",
+    "33a. npi"); a line that matches several of a field's label variants is its label more surely."""
+    return min(1.0, 0.88 + 0.01 * len(label) + 0.03 * (n_matched - 1))
 
 
 def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
@@ -76,10 +85,13 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
     hits: list[LabelHit] = []
     for line in lines:
         best: LabelHit | None = None
+        n = 0
         for label in labels:
             hit = match_label(line, label)
+            if hit:
+                n += 1
             if hit and (best is None or (hit.score, len(hit.label)) > (best.score, len(best.label))):
                 best = hit
         if best:
-            hits.append(best)
+            hits.append(replace(best, score=round(best.score * _specificity(best.label, n), 4)))
     return sorted(hits, key=lambda h: -h.score)

@@ -95,6 +95,8 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
 class DocView:
     lines: list[TextLine] = field(default_factory=list)
     ctx: Context = field(default_factory=Context)
+    # Where schema labels were found: line index -> (start, end) spans; set by the reader.
+    label_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, doc: Document) -> "DocView":
