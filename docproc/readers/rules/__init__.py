@@ -14,10 +14,11 @@ import re
 from decimal import Decimal
 
 from docproc.checks import apply_checks, icd10_shape
-from docproc.document import Document, Extraction, FieldValue
+from docproc.document import Document, Extraction, FieldValue, union_bbox
 from docproc.readers.rules import fallbacks, passages
-from docproc.readers.rules.candidates import Candidate, near_label, rank
+from docproc.readers.rules.candidates import Candidate, is_label_line, near_label, rank
 from docproc.readers.rules.consistency import resolve_totals
+from docproc.readers.rules.form_rows import grid_rows
 from docproc.readers.rules.key_values import read_key_values
 from docproc.readers.rules.labels import LabelHit, find_labels
 from docproc.readers.rules.line_items import read_line_items
@@ -25,6 +26,8 @@ from docproc.readers.rules.view import DocView
 from docproc.schemas import FieldSpec, Schema
 
 MIN_CONFIDENCE = 0.2
+# Digits OCR puts where a code's leading letter is: I->1, O->0, S->5, B->8, Z->2.
+_ICD_LEAD = {"1": "I", "0": "O", "5": "S", "8": "B", "2": "Z"}
 Answer = FieldValue | list[FieldValue] | None
 
 
@@ -99,6 +102,8 @@ class _FieldReader:
                 start = hit.end if ln is hit.line else 0
                 for m in re.finditer(r"[A-Z0-9][A-Z0-9.]{2,9}", ln.text[start:]):
                     tok = m.group(0).rstrip(".")
+                    if shape and tok[0].isdigit() and "." in tok:
+                        tok = _ICD_LEAD.get(tok[0], tok[0]) + tok[1:]  # ICD-10 codes start with a letter
                     ok = shape(tok) if shape else (pattern.fullmatch(tok) if pattern else re.search(r"\d", tok))
                     if ok and tok not in seen and (shape is None or re.search(r"[A-Z]", tok[0])):
                         seen.add(tok)
@@ -108,6 +113,18 @@ class _FieldReader:
             if out:
                 break
         return out or None
+
+    def _row_count(self, spec: FieldSpec) -> Answer:
+        """How many entry rows a grid under the field's heading label has (None without one:
+        the line items may tell instead)."""
+        for hit in self.hits[spec.name][:1]:
+            others = {i for name, hs in self.hits.items() if name != spec.name for h in hs for i in [h.line.index]}
+            rows = grid_rows(self.view, hit, lambda ln: ln.index in others and is_label_line(self.view, ln))
+            if rows:
+                box = union_bbox([ln.bbox for row in rows for ln in row])
+                return FieldValue(value=str(len(rows)), normalized=len(rows), confidence=round(0.7 * hit.score, 4),
+                                  page=hit.line.page, bbox=box, source="rules", evidence="grid rows")
+        return None
 
     def _labelled(self, spec: FieldSpec) -> list[Candidate]:
         cands: list[Candidate] = []
@@ -153,8 +170,8 @@ class _FieldReader:
             return passage
         if spec.type == "list":
             return self._id_list(spec) if spec.value_type == "id" else None
-        if spec.value_type == "number" and spec.name.endswith("_count") and self.schema.line_items:
-            return None  # filled from the line items by the reader
+        if spec.value_type == "number" and spec.name.endswith("_count"):
+            return self._row_count(spec)
         ranked = self._labelled(spec)
         if spec.value_type == "money":
             fb = self._fallback(spec, answers)
@@ -200,7 +217,8 @@ class RulesReader:
             if consistent and spec.name in consistent:
                 answers[spec.name] = reader.finish(spec, consistent[spec.name], answers)
         for spec in schema.fields:
-            if spec.value_type == "number" and spec.name.endswith("_count") and schema.line_items and ext.line_items:
+            if (spec.value_type == "number" and spec.name.endswith("_count") and schema.line_items and ext.line_items
+                    and answers.get(spec.name) is None):
                 n = len(ext.line_items)
                 answers[spec.name] = FieldValue(value=str(n), normalized=n, confidence=0.6, source="rules",
                                                 evidence="line item count")

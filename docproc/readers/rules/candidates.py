@@ -125,17 +125,20 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
             out.append(Candidate(spec.name, v, o, 0, hit.score * RIGHT_CELL, "right cell"))
     label_box = line.span_bbox(hit.start, hit.end)
     # A value below sits in the label's column: it starts no further left than the label.
-    column = [o for o in view.below(line, label_box) if o.bbox[0] >= label_box[0] - 0.03]
-    depth = 6 if spec.pattern else 2
-    for k, o in enumerate(column[:depth]):
+    depth = 6 if spec.pattern else 3
+    for k, o in enumerate(view.below(line, label_box)[:depth]):
         if is_label_line(view, o) and not spec.pattern:
             break
         col = _column_text(o, label_box[0], max(label_box[2], label_box[0] + 0.15))
-        if col is not None:
-            v = _pattern_tokens(spec, col[0]) if spec.pattern else extract(spec, col[0], view.ctx, whole_line=True)
-            if v is not None and (spec.pattern or _value_dominates(spec, col[0], v)):
-                out.append(Candidate(spec.name, v, o, col[1], hit.score * BELOW * (0.9**k), "below"))
-                break
+        if col is None:
+            continue
+        v = _pattern_tokens(spec, col[0]) if spec.pattern else extract(spec, col[0], view.ctx, whole_line=True)
+        if v is None or not (spec.pattern or _value_dominates(spec, col[0], v)):
+            continue
+        c = Candidate(spec.name, v, o, col[1], hit.score * BELOW * (0.9**k), "below")
+        if c.bbox[0] >= label_box[0] - 0.03:  # in the label's column: it starts no further left
+            out.append(c)
+            break
     return out
 
 

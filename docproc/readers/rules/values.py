@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from docproc.normalize import (
+    Span,
     Context,
     find_amounts,
     find_dates,
@@ -43,12 +44,25 @@ def _strip_lead(text: str) -> int:
     return i
 
 
+# Forms print dates in boxes: "04 13 65" (MM DD YY under the label's MM DD YY heads).
+_SPACED_DATE = re.compile(r"(?<![\d.,])(\d{2})\s+(\d{2})\s+(\d{4}|\d{2})(?![\d.,])")
+
+
+def _spaced_dates(text: str, ctx: Context) -> list:
+    out = []
+    for m in _SPACED_DATE.finditer(text):
+        got = find_dates("/".join(m.groups()), ctx.date_order)
+        if got:
+            out.append(Span(m.start(), m.end(), m.group(0), got[0].normalized))
+    return out
+
+
 def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) -> Value | None:
     """The value of `spec`'s type in `text` (the rest of a line after a label, or a line
     below it), or None when `text` holds no valid value of that type."""
     kind = spec.value_type
     if kind == "date":
-        found = find_dates(text, ctx.date_order)
+        found = find_dates(text, ctx.date_order) or _spaced_dates(text, ctx)
         if not found:
             return None
         s = found[-1] if _wants_last(spec) else found[0]
@@ -71,6 +85,11 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
     i = _strip_lead(text)
     rest = text[i:]
     if kind == "id":
+        # Skip printed qualifiers in brackets before the value: "(ID#) IP239925046".
+        lead = re.match(r"(?:\([^)]{0,12}\)\s*)+", rest)
+        if lead:
+            i += lead.end()
+            rest = rest[lead.end():]
         m = re.match(r"(?:no\.?|nr\.?|number|#)?\s*([A-Za-z0-9][\w./-]*\d[\w./-]*|\d[\w./-]*)", rest, re.IGNORECASE)
         if not m:
             return None
@@ -87,4 +106,5 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
     rest = rest.rstrip(" :;,|")
     if len(rest) < 2 or not _HAS_LETTER.search(rest):
         return None
-    return Value(i, i + len(rest), rest, " ".join(rest.split()))
+    # OCR reads the gap between two printed words as a middle dot or a bullet at times.
+    return Value(i, i + len(rest), rest, " ".join(re.sub(r"[·•]", " ", rest).split()))

@@ -1,0 +1,73 @@
+"""Rules reader on hand-built forms and totals blocks: box-aware reading, label cells that are
+not values, grid rows, and amounts chosen together (subtotal + tax = total)."""
+
+from docproc.readers.rules import RulesReader
+from docproc.schemas import load_schema
+from tests.rules_helpers import document, page
+
+
+def _claim_page():
+    return page(1, [
+        (0.60, 0.120, "1a. INSURED'S I.D. NUMBER"),
+        (0.57, 0.135, "(ID#)"), (0.63, 0.135, "XQ123456789"),
+        (0.03, 0.150, "2. PATIENT'S NAME (Last Name, First Name)"),
+        (0.37, 0.150, "3. PATIENT'S BIRTH DATE"),
+        (0.39, 0.160, "MM DD YY"),
+        (0.04, 0.165, "DOE, JANE A"), (0.39, 0.172, "04 13 65"),
+        (0.03, 0.575, "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY"),
+        (0.04, 0.590, "A. 169.351"), (0.20, 0.590, "B. E87.1"),
+        (0.03, 0.636, "24. A. DATE(S) OF SERVICE"),
+        (0.04, 0.680, "03 18 26 03 18 26 11"), (0.34, 0.680, "J0780"), (0.65, 0.680, "428.83 1"),
+        (0.79, 0.680, "NPI 1234567893"),
+        (0.04, 0.712, "03 16 26 03 16 26 11"), (0.34, 0.712, "A6197"), (0.65, 0.712, "90.88 2"),
+        (0.79, 0.712, "NPI 1234567893"),
+        (0.03, 0.850, "25. FEDERAL TAX I.D. NUMBER"), (0.29, 0.850, "26. PATIENT'S ACCOUNT NO."),
+        (0.60, 0.850, "28. TOTAL CHARGE"), (0.74, 0.850, "29. AMOUNT PAID"), (0.86, 0.850, "30. Rsvd for NUCC Use"),
+        (0.03, 0.865, "10-3778018"), (0.29, 0.865, "ACC-747167"), (0.65, 0.865, "519.71"), (0.78, 0.865, "100.00"),
+        (0.60, 0.880, "33. BILLING PROVIDER INFO & PH # (405)305-6629"),
+        (0.60, 0.895, "JERRY JONES MD"), (0.60, 0.910, "0892 TODD RIDGES"),
+        (0.60, 0.925, "WEST TOWN, AZ 26936"), (0.60, 0.940, "a. 2881346532 b."),
+    ])
+
+
+def test_claim_form_boxes():
+    f = RulesReader().read(document(_claim_page()), load_schema("cms1500")).fields
+    assert f["insured_id"].normalized == "XQ123456789"  # the "(ID#)" qualifier is not the value
+    assert f["patient_name"].value == "DOE, JANE A"  # not the next label to the right
+    assert f["patient_birth_date"].normalized == "1965-04-13"  # spaced MM DD YY under its label
+    assert [v.normalized for v in f["diagnosis_codes"]] == ["I69.351", "E87.1"]
+    assert f["federal_tax_id"].normalized == "10-3778018"  # not "26" of the next box's label
+    assert f["patient_account_number"].normalized == "ACC-747167"
+    assert f["total_charge"].normalized == "519.71"
+    assert f["amount_paid"].normalized == "100.00"  # not "30." of the next box's label
+    assert f["billing_provider_npi"].normalized == "2881346532"  # box 33a, not a service line's NPI
+    assert f["service_line_count"].normalized == 2
+
+
+def test_totals_block_right_cells_and_arithmetic():
+    p = page(1, [
+        (0.08, 0.05, "Gould-Foster"),
+        (0.08, 0.33, "Description"), (0.55, 0.33, "Qty"), (0.66, 0.33, "Unit Price"), (0.84, 0.33, "Amount"),
+        (0.08, 0.36, "API usage block"), (0.57, 0.36, "2"), (0.68, 0.36, "$973.63"), (0.83, 0.36, "$1,947.26"),
+        (0.08, 0.39, "Security audit"), (0.57, 0.39, "1"), (0.66, 0.39, "$2,852.89"), (0.83, 0.39, "$2,852.89"),
+        (0.59, 0.45, "Subtotal:"), (0.83, 0.45, "$4,800.15"),
+        (0.59, 0.47, "Tax (5%):"), (0.84, 0.47, "$240.01"),
+        (0.59, 0.49, "Total:"), (0.82, 0.49, "$5,040.16"),
+    ])
+    ext = RulesReader().read(document(p), load_schema("invoice"))
+    f = ext.fields
+    assert (f["subtotal"].normalized, f["tax"].normalized, f["total"].normalized) == ("4800.15", "240.01", "5040.16")
+    assert {c.name: c.outcome for c in ext.checks}["totals_add_up"] == "pass"
+    assert f["total"].confidence >= 0.9  # a consistent set of amounts is trusted
+
+
+def test_arithmetic_picks_among_candidates():
+    # Two "total" rows: the first is before a discount; only 90 + 9 = 99 adds up.
+    p = page(1, [
+        (0.6, 0.60, "Subtotal"), (0.8, 0.60, "90.00"),
+        (0.6, 0.62, "Tax"), (0.8, 0.62, "9.00"),
+        (0.6, 0.64, "Total before discount"), (0.8, 0.64, "120.00"),
+        (0.6, 0.66, "Total"), (0.8, 0.66, "99.00"),
+    ])
+    f = RulesReader().read(document(p), load_schema("invoice")).fields
+    assert f["total"].normalized == "99.00"
