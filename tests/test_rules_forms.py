@@ -71,3 +71,18 @@ def test_arithmetic_picks_among_candidates():
     ])
     f = RulesReader().read(document(p), load_schema("invoice")).fields
     assert f["total"].normalized == "99.00"
+
+
+def test_ad_order_prose_labels_and_truncated_ids():
+    adbuy = load_schema("examples/schemas/adbuy.yaml")
+    pages = [page(n, [
+        (0.2, 0.02, "WAPT Order # 1982847 Page 1"),
+        (0.5, 0.07, "Estimate #"), (0.62, 0.07, "0124"),
+        (0.5, 0.09, "Invoice #"), (0.62, 0.09, "1982847-1"),
+        (0.5, 0.12, "Advertiser"),
+        (0.5, 0.14, "Josh Stein for Attorney General"),
+        (0.05, 0.93, "Payment by advertiser , agency and service, jointly and severally, shall remain obligated"),
+    ]) for n in (1, 2)]
+    f = RulesReader().read(document(*pages), adbuy).fields
+    assert f["contract_number"].normalized == "1982847-1"  # the cut reading "1982847" supports it
+    assert f["advertiser"].normalized == "Josh Stein for Attorney General"  # not the sentence

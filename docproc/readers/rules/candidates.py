@@ -50,10 +50,18 @@ class Candidate:
 def _column_text(line: TextLine, x0: float, x1: float) -> tuple[str, int] | None:
     """The words of `line` that lie under [x0, x1] (with some slack), and their offset."""
     slack = 0.02
-    picked = [(s, e) for s, e, b in line.words if b[2] >= x0 - slack and b[0] <= x1 + slack]
-    if not picked:
+    inside = [k for k, (s, e, b) in enumerate(line.words) if b[2] >= x0 - slack and b[0] <= x1 + slack]
+    if not inside:
         return None
-    start, end = picked[0][0], picked[-1][1]
+    last = inside[-1]
+    # A value printed wider than its label runs on to the right with ordinary word gaps.
+    while last + 1 < len(line.words):
+        prev, nxt = line.words[last][2], line.words[last + 1][2]
+        height = prev[3] - prev[1]
+        if nxt[0] - prev[2] > 1.5 * height:
+            break
+        last += 1
+    start, end = line.words[inside[0]][0], line.words[last][1]
     return line.text[start:end], start
 
 
@@ -152,6 +160,14 @@ def rank(cands: list[Candidate]) -> list[Candidate]:
         votes[key] = votes.get(key, 0.0) + c.score
         if key not in best or (c.score, -c.line.index) > (best[key].score, -best[key].line.index):
             best[key] = c
+    # An id read whole in one place and cut short in another ("1982847-1", "1982847"): the short
+    # reading supports the whole one.
+    for key in best:
+        for other in best:
+            if other != key and re.fullmatch(re.escape(other) + r"[-/.]\w{1,3}", key):
+                votes[key] += votes[other]
+                best[key].score = max(best[key].score, best[other].score)
+                best[other].score *= 0.9
     out = []
     for key, c in best.items():
         agreeing = votes[key] - c.score

@@ -78,6 +78,18 @@ def _specificity(label: str, n_matched: int) -> float:
     return min(1.0, 0.88 + 0.01 * len(label) + 0.03 * (n_matched - 1))
 
 
+PROSE = 0.5  # a label word inside running text ("payment by advertiser to agency") is weak evidence
+
+
+def _in_prose(hit: LabelHit) -> bool:
+    """A lowercase label word in the middle of a long sentence is text, not a printed label."""
+    text = hit.line.text
+    word = text[hit.start:hit.end]
+    if not word.islower() or re.match(r"\s*[:#]", text[hit.end:]):
+        return False
+    return len(text.split()) >= 6
+
+
 def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
     """The best label hit per line for this field, best first. Longer labels win ties:
     "invoice date" beats "date" on the same line."""
@@ -93,5 +105,6 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
             if hit and (best is None or (hit.score, len(hit.label)) > (best.score, len(best.label))):
                 best = hit
         if best:
-            hits.append(replace(best, score=round(best.score * _specificity(best.label, n), 4)))
+            score = best.score * _specificity(best.label, n) * (PROSE if _in_prose(best) else 1.0)
+            hits.append(replace(best, score=round(score, 4)))
     return sorted(hits, key=lambda h: -h.score)

@@ -57,6 +57,14 @@ def _spaced_dates(text: str, ctx: Context) -> list:
     return out
 
 
+def _is_sentence(text: str) -> bool:
+    """Running text, not a name or an address: many words, most of them lowercase, or a
+    fragment that starts with punctuation."""
+    words = text.split()
+    lower = sum(1 for w in words if w[:1].islower())
+    return text[:1] in ",;)" or (len(words) >= 6 and lower >= 0.5 * len(words))
+
+
 def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) -> Value | None:
     """The value of `spec`'s type in `text` (the rest of a line after a label, or a line
     below it), or None when `text` holds no valid value of that type."""
@@ -104,7 +112,7 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
         return None
     # string
     rest = rest.rstrip(" :;,|")
-    if len(rest) < 2 or not _HAS_LETTER.search(rest):
+    if len(rest) < 2 or not _HAS_LETTER.search(rest) or _is_sentence(rest):
         return None
     # OCR reads the gap between two printed words as a middle dot or a bullet at times.
     return Value(i, i + len(rest), rest, " ".join(re.sub(r"[·•]", " ", rest).split()))
