@@ -101,6 +101,8 @@ def extract(
     vlm_model: Optional[str] = typer.Option(None, "--vlm-model", help="Local VLM model directory."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="OpenAI-compatible base URL."),
     endpoint_model: Optional[str] = typer.Option(None, "--endpoint-model", help="Model name at the endpoint."),
+    timeout: float = typer.Option(900.0, "--timeout", help="Seconds per document; pages not reached by then "
+                                  "are reported unread (status partial)."),
     table: bool = typer.Option(False, "--table", help="Print a table of the extracted fields."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -112,6 +114,7 @@ def extract(
             schemas.load_schema(schema)  # fail fast on a bad schema, before any document runs
         options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model, endpoint_url,
                                 endpoint_model)
+        options.limits.document_timeout_s = timeout
     except DocprocError as exc:
         typer.echo(f"error: {exc.code}: {exc.message}", err=True)
         raise typer.Exit(2)

@@ -33,6 +33,11 @@ from docproc.options import PipelineOptions
 
 log = logging.getLogger(__name__)
 
+NOT_PROCESSED = "not_processed: document time limit reached"
+# Share of Limits.document_timeout_s after which no new page is started; the rest of the
+# budget is for the reader and for the batch's hard kill to stay a last resort.
+SOFT_DEADLINE_SHARE = 0.8
+
 
 @contextmanager
 def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
@@ -51,12 +56,15 @@ def open_source(path: str | Path, options: PipelineOptions) -> SourceInfo:
 def process_pages(
     source: SourceInfo, options: PipelineOptions, pages: list[int] | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    deadline: float | None = None,
 ) -> list[Page]:
     """Render, read text (PDF text layer where trustworthy, OCR elsewhere) and lay out pages.
 
     `pages` are 1-based page numbers (all pages when None): cluster workers fan a long
     document out over page ranges with it. Raises DocprocError when no page can be read.
     `on_page(done, total)` is called after each page (the API's per-page job progress).
+    Past `deadline` (a time.monotonic() value) the remaining pages are returned unread, each
+    with a NOT_PROCESSED warning, so a 400-page scan yields what was read instead of nothing.
     """
     wanted = pages or list(range(1, source.page_count + 1))
     text_layer: dict = {}
@@ -90,13 +98,19 @@ def process_pages(
             rendered[n] = img
         return rendered.pop(number)
 
+    need_image_set = set(need_image)
     for number in wanted:
+        if deadline is not None and out and time.monotonic() > deadline:
+            out.extend(Page(number=n, width=0, height=0, warnings=[NOT_PROCESSED])
+                       for n in wanted[len(out):])
+            getattr(images, "close", lambda: None)()  # stops the renderer's child process
+            break
         timings: dict[str, float] = {"text_layer": round(per_page_tl, 4)}
-        image = next_image(number) if number in need_image else None
-        if number in need_image:
+        image = next_image(number) if number in need_image_set else None
+        if number in need_image_set:
             timings["render"] = round(render_times.get(number, 0.0), 4)
         tl = text_layer.get(number)
-        if number in need_image and image is None and not (tl is not None and tl.trusted):
+        if number in need_image_set and image is None and not (tl is not None and tl.trusted):
             # The renderer could not draw this page (it raises when it cannot draw the first one).
             out.append(Page(number=number, width=0, height=0, warnings=["render_failed: page skipped"]))
             continue
@@ -218,8 +232,15 @@ def run(path: str | Path, options: PipelineOptions | None = None,
         with _timed(timings, "sniff"):
             source = open_source(path, options)
         doc = Document(source=source)
-        pages = process_pages(source, options, on_page=on_page)
+        deadline = time.monotonic() + options.limits.document_timeout_s * SOFT_DEADLINE_SHARE
+        pages = process_pages(source, options, on_page=on_page, deadline=deadline)
         doc.pages = pages
+        unread = sum(NOT_PROCESSED in p.warnings for p in pages)
+        if unread:
+            doc.errors.append(ErrorRecord(
+                stage="pipeline", code="document_timeout",
+                message=f"read {len(pages) - unread} of {len(pages)} pages within "
+                        f"{options.limits.document_timeout_s * SOFT_DEADLINE_SHARE:.0f} s"))
         doc.timings = timings
         classification = None
         if options.schema_ == "auto":  # --schema auto: classify the text, read with the chosen schema
