@@ -86,3 +86,12 @@ def test_ad_order_prose_labels_and_truncated_ids():
     f = RulesReader().read(document(*pages), adbuy).fields
     assert f["contract_number"].normalized == "1982847-1"  # the cut reading "1982847" supports it
     assert f["advertiser"].normalized == "Josh Stein for Attorney General"  # not the sentence
+
+
+def test_merged_label_row_value_is_not_the_next_box_number():
+    p = page(1, [
+        (0.29, 0.85, "26. PATIENT'S ACCOUNT NO. 27.ACCEPT ASSIGNMENT?"),
+        (0.29, 0.865, "ACC-200290"),
+    ])
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_account_number"].normalized == "ACC-200290"

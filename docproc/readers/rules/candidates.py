@@ -5,7 +5,7 @@ match and by where the value sits relative to it."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from docproc.document import BBox, FieldValue
 from docproc.normalize import normalize_id
@@ -16,6 +16,7 @@ from docproc.schemas import FieldSpec
 
 # How much a value's position says it belongs to the label.
 SAME_LINE, RIGHT_CELL, BELOW, BELOW_WHOLE = 1.0, 0.92, 0.8, 0.6
+STRING_TRUST = 0.85
 
 
 @dataclass
@@ -81,6 +82,7 @@ def _separated(line: TextLine, end: int) -> bool:
 
 # A form label: "26. PATIENT'S ACCOUNT NO.", "Invoice Date:", "AUTO ACCIDENT?".
 _FORM_LABEL = re.compile(r"^\s*(?:\d{1,2}[a-z]?\.\s*)?[A-Za-z][^\d]*[:?]\s*$|^\s*\d{1,2}[a-z]?\.\s+[A-Za-z]{2,}")
+_NEXT_BOX = re.compile(r"^\s*\d{1,2}[a-z]?\.\s*[A-Za-z]{2,}")
 _LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
 _CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
 
@@ -118,7 +120,10 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     out: list[Candidate] = []
     line = hit.line
     rest = line.text[hit.end:]
-    v = extract(spec, rest, view.ctx)
+    # Free text has no type to check it against: a label's neighbour is its value less surely.
+    trust = STRING_TRUST if spec.value_type == "string" else 1.0
+    hit = replace(hit, score=hit.score * trust)
+    v = None if _NEXT_BOX.match(rest) else extract(spec, rest, view.ctx)  # "27. ACCEPT ...": the next box
     if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
         v = _pattern_tokens(spec, rest)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
