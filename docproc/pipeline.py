@@ -221,6 +221,23 @@ def build_result(
     )
 
 
+def read_and_build(path: str, doc: Document, options: PipelineOptions) -> Result:
+    """The document-level tail shared by `run` and the cluster's read step: classify (for
+    --schema auto), read the fields, build the result. Raises DocprocError."""
+    timings = doc.timings
+    classification = None
+    if options.schema_ == "auto":  # --schema auto: classify the text, read with the chosen schema
+        from docproc.classify import resolve_auto
+
+        with _timed(timings, "classify"):
+            options, classification = resolve_auto(doc, options)
+    with _timed(timings, "reader"):
+        extraction = read_document(doc, options)
+    result = build_result(path, doc, extraction, options)
+    result.document.classification = classification
+    return result
+
+
 def run(path: str | Path, options: PipelineOptions | None = None,
         on_page: Callable[[int, int], None] | None = None) -> Result:
     """Process one file end to end. Never raises for a bad document: errors go in the result."""
@@ -242,18 +259,7 @@ def run(path: str | Path, options: PipelineOptions | None = None,
                 message=f"read {len(pages) - unread} of {len(pages)} pages within "
                         f"{options.limits.document_timeout_s * SOFT_DEADLINE_SHARE:.0f} s"))
         doc.timings = timings
-        classification = None
-        if options.schema_ == "auto":  # --schema auto: classify the text, read with the chosen schema
-            from docproc.classify import resolve_auto
-
-            with _timed(timings, "classify"):
-                options, classification = resolve_auto(doc, options)
-        with _timed(timings, "reader"):
-            extraction = read_document(doc, options)
-        doc.timings = timings
-        result = build_result(path, doc, extraction, options)
-        result.document.classification = classification
-        return result
+        return read_and_build(path, doc, options)
     except DocprocError as exc:
         log.info("document %s failed at %s: %s", path, exc.stage, exc.code)
         if doc is not None:

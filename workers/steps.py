@@ -218,16 +218,7 @@ def read_step(rt: Runtime, job_id: str, run: int, options_json: dict) -> None:
         result = pipeline.build_result(path, doc, None, options, errors=[error])
     else:
         try:
-            classification = None
-            if options.schema_ == "auto":  # as `pipeline.run`: classify, then read with that schema
-                from docproc.classify import resolve_auto
-
-                with _timed(timings, "classify"):
-                    options, classification = resolve_auto(doc, options)
-            with _timed(timings, "reader"):
-                extraction = pipeline.read_document(doc, options)
-            result = pipeline.build_result(path, doc, extraction, options)
-            result.document.classification = classification
+            result = pipeline.read_and_build(path, doc, options)
         except SoftTimeLimitExceeded:
             return _timed_out(rt, job_id, run, options, "read")
         except DocprocError as exc:
