@@ -179,4 +179,6 @@ def main() -> None:  # pragma: no cover
         # rapidocr/rapid-layout attach their own INFO handlers on every model load; a person
         # running the CLI wants the progress bar and warnings, not model paths.
         logging.disable(logging.INFO)
+        # "The text detection result is empty" on every blank page is not a warning for a person.
+        logging.getLogger("RapidOCR").addFilter(lambda record: record.levelno >= logging.ERROR)
     app()
