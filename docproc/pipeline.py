@@ -40,7 +40,7 @@ SOFT_DEADLINE_SHARE = 0.8
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
@@ -126,7 +126,7 @@ def process_pages(
         else:
             if image is None:  # pragma: no cover - need_image covers every untrusted page
                 raise DocprocError("render", "render_failed", f"page {number} has no image")
-            with _timed(timings, "ocr"):
+            with timed(timings, "ocr"):
                 read = ocr.ocr_page(image, options.ocr, options.limits)
             page = Page(
                 number=number,
@@ -141,7 +141,7 @@ def process_pages(
             )
         if image is not None:  # e.g. "rendered at 100 dpi: page too large at 200"
             page.warnings.extend(image.info.get("docproc_warnings", []))
-        with _timed(timings, "layout"):
+        with timed(timings, "layout"):
             page = layout.analyze_page(page, image, options.layout)
         page.timings = timings
         out.append(page)
@@ -229,9 +229,9 @@ def read_and_build(path: str, doc: Document, options: PipelineOptions) -> Result
     if options.schema_ == "auto":  # --schema auto: classify the text, read with the chosen schema
         from docproc.classify import resolve_auto
 
-        with _timed(timings, "classify"):
+        with timed(timings, "classify"):
             options, classification = resolve_auto(doc, options)
-    with _timed(timings, "reader"):
+    with timed(timings, "reader"):
         extraction = read_document(doc, options)
     result = build_result(path, doc, extraction, options)
     result.document.classification = classification
@@ -246,7 +246,7 @@ def run(path: str | Path, options: PipelineOptions | None = None,
     timings: dict[str, float] = {}
     doc: Document | None = None
     try:
-        with _timed(timings, "sniff"):
+        with timed(timings, "sniff"):
             source = open_source(path, options)
         doc = Document(source=source)
         deadline = time.monotonic() + options.limits.document_timeout_s * SOFT_DEADLINE_SHARE

@@ -17,9 +17,8 @@ import logging
 import os
 import time
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -37,16 +36,6 @@ log = logging.getLogger(__name__)
 Range = tuple[int, int]
 SendPages = Callable[[list[Range]], None]
 SendRead = Callable[[], None]
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Adds the elapsed seconds to timings[stage] (same rounding as `pipeline.run`)."""
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - start, 4)
 
 
 def page_ranges(page_count: int, per_task: int) -> list[Range]:
@@ -137,7 +126,7 @@ def open_step(rt: Runtime, job_id: str, run: int, options_json: dict, send_pages
     job = rt.ledger.get(job_id)
     timings: dict[str, float] = {}
     try:
-        with _timed(timings, "sniff"):
+        with pipeline.timed(timings, "sniff"):
             source = pipeline.open_source(job.source_path, options)
     except SoftTimeLimitExceeded:
         return _timed_out(rt, job_id, run, options, "open")
