@@ -130,6 +130,10 @@ class _FieldReader:
         cands: list[Candidate] = []
         for hit in self.hits[spec.name][:12]:
             cands.extend(near_label(self.view, spec, hit))
+        if spec.value_type == "money" and "gross" in f"{spec.name} {spec.query}".lower():
+            for c in cands:  # "Net Total" is the amount after agency commission, not the gross
+                if re.search(r"\bnet\b", c.line.text, re.IGNORECASE) and "gross" not in c.line.text.lower():
+                    c.score *= 0.7
         if spec.value_type == "money" and any(k in spec.name for k in fallbacks.TOTAL_NAMES) and cands:
             # Of several "total" rows (total qty, total excl. tax, total), the amount payable is the largest.
             top = max(Decimal(str(c.value.normalized)) for c in cands)

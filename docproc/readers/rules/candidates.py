@@ -100,7 +100,10 @@ def _value_dominates(spec: FieldSpec, text: str, v: Value) -> bool:
     is a label with a box number, not the amount 30."""
     if spec.value_type == "string":
         return True
-    rest = _CURRENCY_WORDS.sub("", text[: v.start] + " " + text[v.end:])
+    before = _CURRENCY_WORDS.sub("", text[: v.start])
+    if spec.value_type == "money" and re.search(r"[.,]\d{2}$", v.text) and len(_LETTERS.findall(before)) == 0:
+        return True  # "$1,640.00 Total Spots": an amount first, the next cell's label glued on after it
+    rest = before + " " + _CURRENCY_WORDS.sub("", text[v.end:])
     return len(_LETTERS.findall(rest)) <= 4
 
 
@@ -128,14 +131,18 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         v = _pattern_tokens(spec, rest)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
         out.append(Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line"))
-    for o in view.right_of(line, max_gap=0.8)[:1]:
+    for k, o in enumerate(view.right_of(line, max_gap=0.8)[:2]):
         if is_label_line(view, o):
             break  # the next cell is another label: its value is not ours
         v = extract(spec, o.text, view.ctx, whole_line=True)
         if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
             v = _pattern_tokens(spec, o.text)
         if v is not None and _value_dominates(spec, o.text, v):
-            out.append(Candidate(spec.name, v, o, 0, hit.score * RIGHT_CELL, "right cell"))
+            out.append(Candidate(spec.name, v, o, 0, hit.score * RIGHT_CELL * (0.9**k), "right cell"))
+        # A bare count next to a money label ("Grand Total: 30 $12,350.00") is the spots or
+        # quantity column: the amount may be the cell after it.
+        if not (spec.value_type == "money" and v is not None and re.fullmatch(r"\d+", o.text.strip())):
+            break
     label_box = line.span_bbox(hit.start, hit.end)
     # A value below sits in the label's column: it starts no further left than the label.
     depth = 6 if spec.pattern else 3
@@ -151,8 +158,26 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         c = Candidate(spec.name, v, o, col[1], hit.score * BELOW * (0.9**k), "below")
         if c.bbox[0] >= label_box[0] - 0.03:  # in the label's column: it starts no further left
             out.append(c)
+            if k == 0 and _header_row(line, hit, label_box, o):
+                width = label_box[2] - label_box[0]
+                for r in out:
+                    # Far to the right, not a value cell next to its label: another heading.
+                    if r.how == "right cell" and r.line.bbox[0] - label_box[2] > 2 * width:
+                        r.score *= HEADER_ROW
             break
     return out
+
+
+HEADER_ROW = 0.8
+
+
+def _header_row(line: TextLine, hit: LabelHit, label_box: BBox, below: TextLine) -> bool:
+    """A label without a colon with a line right under it, in its column, heads a column of a
+    grid ("Advertiser" over "Priorities USA Action"): the cell to its right is the next heading."""
+    if re.match(r"\s*[:#]", line.text[hit.end:]):
+        return False
+    height = label_box[3] - label_box[1]
+    return below.bbox[1] - label_box[3] <= 0.9 * height and abs(below.bbox[0] - label_box[0]) <= 0.02
 
 
 def rank(cands: list[Candidate]) -> list[Candidate]:

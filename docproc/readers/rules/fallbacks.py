@@ -10,7 +10,7 @@ from decimal import Decimal
 from docproc.document import union_bbox
 from docproc.normalize import find_amounts, find_dates
 from docproc.readers.rules.candidates import Candidate
-from docproc.readers.rules.values import Value
+from docproc.readers.rules.values import Value, clean_name
 from docproc.readers.rules.view import DocView, TextLine
 from docproc.schemas import FieldSpec
 
@@ -90,7 +90,7 @@ def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | 
     if line is None:
         return None
     text = line.text.strip(" .:-")
-    return _candidate(spec, line, Value(0, len(line.text), line.text, " ".join(text.split())), 0.5, "issuer line")
+    return _candidate(spec, line, Value(0, len(line.text), line.text, clean_name(text)), 0.5, "issuer line")
 
 
 def address_after(view: DocView, spec: FieldSpec, name_line: TextLine) -> Candidate | None:

@@ -115,4 +115,16 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
     if len(rest) < 2 or not _HAS_LETTER.search(rest) or _is_sentence(rest):
         return None
     # OCR reads the gap between two printed words as a middle dot or a bullet at times.
-    return Value(i, i + len(rest), rest, " ".join(re.sub(r"[·•]", " ", rest).split()))
+    return Value(i, i + len(rest), rest, clean_name(rest))
+
+
+# A registration or account number in brackets after a name ("(789417-W)", "(21434)") is a
+# code printed next to the name, not part of it.
+_TRAILING_CODE = re.compile(r"\s*[(\[]\s*[A-Z]{0,3}[\d][\d\s.-]{2,}[A-Z]?\s*[)\]]?\s*$")
+
+
+def clean_name(text: str) -> str:
+    """A string value's normalized form: single spaces, no trailing bracketed code."""
+    text = " ".join(re.sub(r"[·•]", " ", text).split())
+    stripped = _TRAILING_CODE.sub("", text)
+    return stripped if len(stripped) >= 2 else text

@@ -1,0 +1,54 @@
+"""Rules reader on hand-built ad-buy orders (examples/schemas/adbuy.yaml): grid headings,
+account codes after names, gross versus net totals."""
+
+from pathlib import Path
+
+from docproc.readers.rules import RulesReader
+from docproc.readers.rules.values import clean_name
+from docproc.schemas import load_schema
+from tests.rules_helpers import document, page
+
+ADBUY = str(Path(__file__).resolve().parents[1] / "examples" / "schemas" / "adbuy.yaml")
+
+
+def _read(placed):
+    return RulesReader().read(document(page(1, placed)), load_schema(ADBUY)).fields
+
+
+def test_heading_row_value_is_below_not_the_next_heading():
+    f = _read([
+        (0.50, 0.100, "Advertiser"), (0.79, 0.100, "Original Date / Revision"),
+        (0.50, 0.115, "Priorities USA Action"), (0.80, 0.115, "05/01/20 / 05/01/20"),
+    ])
+    assert f["advertiser"].normalized == "Priorities USA Action"
+
+
+def test_key_value_row_keeps_the_right_cell():
+    f = _read([
+        (0.39, 0.030, "Advertiser"), (0.51, 0.030, "Pete Buttigieg for President-D (132717)"),
+        (0.39, 0.045, "Agency"), (0.51, 0.045, "Media Buyers Inc"),
+    ])
+    # The account code in brackets is not part of the name.
+    assert f["advertiser"].normalized == "Pete Buttigieg for President-D"
+
+
+def test_clean_name_drops_trailing_codes_only():
+    assert clean_name("TRI SHAAS SDN BHD (728515-M)") == "TRI SHAAS SDN BHD"
+    assert clean_name("MR D.I.Y. (M) SDN BHD") == "MR D.I.Y. (M) SDN BHD"
+    assert clean_name("SELANGOR (MR DIY TESCO TERBAU)") == "SELANGOR (MR DIY TESCO TERBAU)"
+
+
+def test_gross_total_beats_net_total_and_skips_spot_counts():
+    f = _read([
+        (0.60, 0.080, "Grand Total:"), (0.80, 0.082, "30"), (0.88, 0.082, "$12,350.00"),
+        (0.55, 0.210, "Net Total"), (0.68, 0.211, "$10,497.50"),
+    ])
+    assert f["gross_amount"].normalized == "12350.00"
+
+
+def test_amount_with_the_next_cells_label_glued_on():
+    f = _read([
+        (0.64, 0.859, "Gross Total"), (0.83, 0.859, "$1,640.00 Total Spots"),
+        (0.64, 0.894, "NET TOTAL"), (0.83, 0.894, "$1,394.00"),
+    ])
+    assert f["gross_amount"].normalized == "1640.00"
