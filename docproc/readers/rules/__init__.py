@@ -17,7 +17,7 @@ from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue, union_bbox
 from docproc.readers.rules import fallbacks, passages
 from docproc.readers.rules.candidates import Candidate, is_label_line, near_label, rank
-from docproc.readers.rules.consistency import resolve_totals
+from docproc.readers.rules.consistency import resolve_totals, rounded_total, tendered_total
 from docproc.readers.rules.form_rows import grid_rows
 from docproc.readers.rules.key_values import read_key_values
 from docproc.readers.rules.labels import LabelHit, find_labels
@@ -140,6 +140,9 @@ class _FieldReader:
             for c in cands:
                 if Decimal(str(c.value.normalized)) < top:
                     c.score *= 0.85
+        if spec.value_type == "money" and any(k in spec.name for k in fallbacks.TOTAL_NAMES):
+            tendered_total(self.view, spec, cands)
+            rounded_total(self.view, cands)
         return rank(cands)
 
     def _fallback(self, spec: FieldSpec, answers: dict[str, Answer]) -> Candidate | None:

@@ -1,0 +1,32 @@
+"""Rules reader on hand-built receipts: the total is what was paid (tendered − change, rounded
+to 5 cents where the receipt rounds), not the cash handed over."""
+
+from docproc.readers.rules import RulesReader
+from docproc.schemas import load_schema
+from tests.rules_helpers import document, page
+
+
+def _read(placed):
+    return RulesReader().read(document(page(1, placed)), load_schema("receipt")).fields
+
+
+def test_rounded_total_and_cash_are_not_the_total():
+    f = _read([
+        (0.20, 0.05, "MR D.I.Y. (M) SDN BHD"),
+        (0.05, 0.70, "Total"), (0.76, 0.70, "RM 30.91"),
+        (0.05, 0.72, "ROUNDING ADJUSTMENT"), (0.76, 0.72, "-RM 0.01"),
+        (0.05, 0.74, "TOTAL ROUNDED"), (0.77, 0.74, "RM 30.90"),
+        (0.05, 0.76, "CASH"), (0.77, 0.76, "RM 51.00"),
+        (0.05, 0.78, "CHANGE"), (0.76, 0.78, "RM 20.10"),
+    ])
+    assert f["total"].normalized == "30.90"
+
+
+def test_unlabelled_total_found_by_tendered_minus_change():
+    f = _read([
+        (0.20, 0.05, "POPULAR BOOK CO SDN BHD"),
+        (0.05, 0.40, "2 ITEMS"), (0.75, 0.40, "37.10"),
+        (0.48, 0.42, "CASH"), (0.75, 0.42, "RM 50.00"),
+        (0.48, 0.44, "CHANGE"), (0.75, 0.44, "RM 12.90"),
+    ])
+    assert f["total"].normalized == "37.10"
