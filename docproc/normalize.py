@@ -46,7 +46,9 @@ _MONTHS = (
 )
 _NUMERIC_DATE = re.compile(
     r"(?<![\d.])(?:(?P<y0>(?:19|20)\d{2})\s?[-/.]\s?(?P<m0>\d{1,2})\s?[-/.]\s?(?P<d0>\d{1,2})"
-    r"|(?P<a>\d{1,2})\s?(?P<sep>[-/.])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<y>\d{4}|\d{2}))(?![\d])"
+    r"|(?P<a>\d{1,2})\s?(?P<sep>[-/.])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<y>\d{4}(?!:\d)|\d{2}))"
+    # Receipts print the time glued to the date: "14/03/20185:57:07PM", "26/02/1808:28".
+    r"(?=\d{1,2}:\d{2}|\D|$)"
 )
 _NAMED_DATE = re.compile(
     rf"(?<![\w])(?:\d{{1,2}}(?:st|nd|rd|th|er)?\.?[\s/-]*(?:day\s+of\s+)?(?:{_MONTHS})\.?,?[\s/-]*(?:\d{{4}}|\d{{2}})"

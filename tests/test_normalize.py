@@ -86,3 +86,10 @@ def test_numbers_ids_enums():
     assert normalize_enum("usd", ["EUR", "USD"]) == "USD"
     assert normalize("date", "01/02/2020", Context(date_order="DMY")) == "2020-02-01"
     assert normalize("money", "no amount here") is None
+
+
+def test_dates_with_a_time_glued_on():
+    from docproc.normalize import find_dates as _fd
+    assert [s.normalized for s in _fd("14/03/20185:57:07PM", "DMY")] == ["2018-03-14"]
+    assert [s.normalized for s in _fd("26/02/1808:28 10886", "DMY")] == ["2018-02-26"]
+    assert _fd("12/01/20191", "DMY") == []  # a longer number is no date
