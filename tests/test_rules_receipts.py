@@ -30,3 +30,29 @@ def test_unlabelled_total_found_by_tendered_minus_change():
         (0.48, 0.44, "CHANGE"), (0.75, 0.44, "RM 12.90"),
     ])
     assert f["total"].normalized == "37.10"
+
+
+def test_name_over_two_lines_and_address_block_skips_registration_and_stops_at_phone():
+    f = _read([
+        (0.14, 0.080, "PASARAYA BORONG PINTAR"),
+        (0.38, 0.096, "SDN BHD"),
+        (0.34, 0.112, "(CO.REG : 124525-H)"),
+        (0.13, 0.128, "NO 19-G JALAN TASIK UTAMA 4,"),
+        (0.28, 0.144, "57000 KUALA LUMPUR"),
+        (0.30, 0.160, "07-355 2616"),
+        (0.05, 0.70, "TOTAL"), (0.75, 0.70, "12.50"),
+    ])
+    assert f["vendor_name"].normalized == "PASARAYA BORONG PINTAR SDN BHD"
+    assert f["vendor_address"].normalized == "NO 19-G JALAN TASIK UTAMA 4, 57000 KUALA LUMPUR"
+
+
+def test_name_ending_in_ampersand_continues_on_the_next_line():
+    f = _read([
+        (0.10, 0.080, "HOME MASTER HARDWARE &"),
+        (0.30, 0.096, "ELECTRICAL"),
+        (0.10, 0.112, "NO.113G JALAN SETIA U13/BG,"),
+        (0.10, 0.128, "40170 SHAH ALAM"),
+        (0.10, 0.150, "TEL: 03-3359 6488"),
+    ])
+    assert f["vendor_name"].normalized == "HOME MASTER HARDWARE & ELECTRICAL"
+    assert f["vendor_address"].normalized == "NO.113G JALAN SETIA U13/BG, 40170 SHAH ALAM"

@@ -158,7 +158,10 @@ class _FieldReader:
             issuer = answers.get(name.split("_")[0] + "_name")
             if isinstance(issuer, FieldValue) and issuer.evidence == "issuer line":
                 line = fallbacks.issuer_line(self.view, self._customer_lines())
-                return fallbacks.address_after(self.view, spec, line) if line else None
+                if line is None:
+                    return None
+                names = fallbacks.name_lines(self.view, line)
+                return fallbacks.address_after(self.view, spec, names[-1], union_bbox([ln.bbox for ln in names]))
         if kind == "enum" and name == "currency":
             return fallbacks.currency_value(self.view, spec)
         return None

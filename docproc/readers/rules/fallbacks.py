@@ -26,7 +26,14 @@ _LEGAL_FORM = re.compile(
     r"sdn\.?\s*bhd|bhd|enterprise|trading|pte|pty|oy|ab|as|sarl|srl|spa)\b\.?",
     re.IGNORECASE,
 )
-_ADDRESS_STOP = re.compile(r"\b(tel|fax|phone|gst|vat|reg|invoice|receipt|cashier|date|www|e-?mail)\b|@", re.IGNORECASE)
+_ADDRESS_STOP = re.compile(
+    r"\b(tel|telephone|fax|phone|h/?p|gst|vat|invoice|receipt|cashier|date|www|e-?mail|bill|counter|table)\b|@"
+    r"|\b0\d{1,2}[- ]?\d{3,4}[- ]?\d{4}\b|\+\d{2,3}[- ]?\d",  # a phone number
+    re.IGNORECASE)
+# A company registration line under a name: "(CO.REG : 933109-X)", "Company No: 002643278-A", "(1234-X)".
+_REGISTRATION = re.compile(
+    r"\b(co\.?\s*r[ea]g|company\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
+    r"|^[\s(]*[\w-]*\d[\w-]*[)\s.]*$", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]")
 
 TOTAL_NAMES = ("total", "gross", "amount_due", "total_charge", "grand_total")
@@ -85,26 +92,55 @@ def issuer_line(view: DocView, avoid: set[int]) -> TextLine | None:
     return next((ln for ln in plain if _LEGAL_FORM.search(ln.text)), plain[0])
 
 
+_LEGAL_START = re.compile(r"^\s*(?:\(|" + _LEGAL_FORM.pattern + ")", re.IGNORECASE)
+
+
+def _adjacent(upper: TextLine, lower: TextLine) -> bool:
+    """Two lines of one printed name: stacked with no gap, of about the same size."""
+    h = max(upper.height, lower.height)
+    return (upper.page == lower.page and 0 <= lower.bbox[1] - upper.bbox[3] <= 0.6 * h
+            and min(upper.height, lower.height) >= 0.7 * h)
+
+
+def name_lines(view: DocView, line: TextLine) -> list[TextLine]:
+    """A name printed over two lines: "PASARAYA BORONG PINTAR" / "SDN BHD", or
+    "HOME MASTER HARDWARE &" / "ELECTRICAL"."""
+    lines = [line]
+    prev = view.lines[line.index - 1] if line.index > 0 else None
+    if (prev is not None and _LEGAL_START.search(line.text) and _adjacent(prev, line) and _is_name_like(prev)
+            and not _TITLE_WORDS.search(prev.text) and not prev.text.islower()):
+        lines.insert(0, prev)
+    nxt = view.lines[line.index + 1] if line.index + 1 < len(view.lines) else None
+    if nxt is not None and re.search(r"(?:&|\band|-)\s*$", line.text, re.IGNORECASE) and _adjacent(line, nxt) \
+            and _is_name_like(nxt) and not _TITLE_WORDS.search(nxt.text):
+        lines.append(nxt)
+    return lines
+
+
 def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | None:
     line = issuer_line(view, avoid)
     if line is None:
         return None
-    text = line.text.strip(" .:-")
-    return _candidate(spec, line, Value(0, len(line.text), line.text, clean_name(text)), 0.5, "issuer line")
+    lines = name_lines(view, line)
+    text = " ".join(ln.text.strip() for ln in lines).strip(" .:-")
+    cand = _candidate(spec, lines[0], Value(0, len(lines[0].text), text, clean_name(text)), 0.5, "issuer line")
+    if len(lines) > 1:
+        cand.box = union_bbox([ln.bbox for ln in lines])
+    return cand
 
 
-def address_after(view: DocView, spec: FieldSpec, name_line: TextLine) -> Candidate | None:
+def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=None) -> Candidate | None:
     """The address block right under the issuer's name: following lines until a phone, tax id,
     date or title line (company registration numbers in brackets are skipped)."""
     picked: list[TextLine] = []
     current = name_line
     for _ in range(8):
-        below = view.below(current, name_line.bbox, max_lines=2.5)
+        below = view.below(current, column or name_line.bbox, max_lines=2.5)
         if not below:
             break
         ln = current = below[0]
-        if re.fullmatch(r"[\s(]*[\w-]*\d[\w-]*[)\s.]*", ln.text) and not picked:
-            continue  # "(1234-X)" registration number under the name
+        if not picked and (_REGISTRATION.search(ln.text) or (find_dates(ln.text) and len(ln.text.split()) <= 5)):
+            continue  # a registration number (or a printed date) between the name and the address
         if _ADDRESS_STOP.search(ln.text) or find_dates(ln.text):
             break
         picked.append(ln)
