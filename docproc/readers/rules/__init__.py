@@ -208,7 +208,7 @@ class RulesReader:
 
     def read(self, doc: Document, schema: Schema | None) -> Extraction:
         view = DocView.of(doc)
-        ext = Extraction(key_values=read_key_values(view))
+        ext = Extraction(key_values=read_key_values(view, doc))
         if schema is None:
             return ext
         if schema.line_items:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from docproc.document import KeyValue
+from docproc.document import Document, KeyValue
+from docproc.readers.rules.forms import read_form_pairs
 from docproc.readers.rules.view import DocView, TextLine
 
 _KEY = re.compile(r"^(?P<key>[^:]{2,60}?:)\s*(?P<value>.*)$")
@@ -29,7 +30,11 @@ def _value_from(view: DocView, line: TextLine) -> TextLine | None:
     return None
 
 
-def read_key_values(view: DocView) -> list[KeyValue]:
+def read_key_values(view: DocView, doc: Document | None = None) -> list[KeyValue]:
+    """With the document at hand, pairs come from its own text boxes (docproc.readers.rules.forms);
+    from a view alone, from "Label: value" lines."""
+    if doc is not None:
+        return read_form_pairs(doc)
     out: list[KeyValue] = []
     used: set[int] = set()
     for line in view.lines:

@@ -1,0 +1,56 @@
+"""Generic form pairs (docproc.readers.rules.forms) on hand-built form pages."""
+
+from docproc.readers.rules import RulesReader
+from docproc.readers.rules.forms import read_form_pairs
+from tests.rules_helpers import document, page
+
+
+def _pairs(p):
+    return [(kv.key, kv.value) for kv in read_form_pairs(document(p))]
+
+
+def test_colon_labels_right_and_below():
+    p = page(1, [
+        (0.1, 0.10, "Date: 9/3/92"),
+        (0.1, 0.14, "R&D Group:"), (0.4, 0.14, "Licensee"),
+        (0.1, 0.18, "Supervisor:"),
+        (0.1, 0.20, "J. S. Wigand"),
+    ])
+    assert _pairs(p) == [("Date:", "9/3/92"), ("R&D Group:", "Licensee"), ("Supervisor:", "J. S. Wigand")]
+
+
+def test_label_without_colon_takes_the_value_on_its_row():
+    p = page(1, [
+        (0.1, 0.30, "Tobacco Rod Length"), (0.45, 0.30, "64 mm"),
+        (0.1, 0.33, "Filter Plug Length"), (0.45, 0.33, "20 mm"),
+    ])
+    assert _pairs(p) == [("Tobacco Rod Length", "64 mm"), ("Filter Plug Length", "20 mm")]
+
+
+def test_heading_row_and_prose_are_not_pairs():
+    p = page(1, [
+        (0.1, 0.10, "STORES"), (0.5, 0.10, "NAME OF ACCOUNT"),  # two headings side by side
+        (0.1, 0.30, "Meeting at 10:30 today"),
+        (0.1, 0.40, "the samples were sent to the lab on time"),
+    ])
+    assert _pairs(p) == []
+
+
+def test_wrapped_answer_is_one_value():
+    p = page(1, [
+        (0.1, 0.10, "NATURE OF WORK:"),
+        (0.3, 0.13, "Advise if locally obtained honey (sample"),
+        (0.3, 0.145, "enclosed) is an acceptable substitute."),
+        (0.1, 0.30, "COUNTRY:"), (0.3, 0.30, "BELGIUM"),
+    ])
+    pairs = _pairs(p)
+    assert ("NATURE OF WORK:", "Advise if locally obtained honey (sample enclosed) is an acceptable substitute.") in pairs
+    assert ("COUNTRY:", "BELGIUM") in pairs
+
+
+def test_reader_reports_pairs_with_boxes():
+    p = page(1, [(0.1, 0.10, "Brand:"), (0.3, 0.10, "PHOENIX")])
+    ext = RulesReader().read(document(p), None)
+    (kv,) = ext.key_values
+    assert (kv.key, kv.value, kv.page) == ("Brand:", "PHOENIX", 1)
+    assert kv.key_bbox[2] < kv.value_bbox[0] and 0 < kv.confidence <= 1
