@@ -87,13 +87,48 @@ def effective_date(text: str, ctx: Context) -> PassageHit | None:
     return None
 
 
+# What a period is about, from the words around it: the agreement's own term or how long its
+# confidentiality lasts, versus the covenants NDAs of employees and buyers carry as well
+# (non-solicitation, non-compete, standstill) and periods counted from someone's employment.
+_TERM_ABOUT = re.compile(
+    r"this\s+(?:letter\s+)?agreement|hereof|effective\s+date|confidential|disclos|non-?disclosure|"
+    r"obligations|expire|terminate|remain\s+in\s+(?:full\s+force|effect)|survive", re.IGNORECASE)
+_TERM_OTHER = re.compile(
+    r"employ|resign|separation|solicit|hire|compet|standstill|consult|purchase|acquire|securities|exhibit|"
+    r"consider\s+this|revoke|notice|cure|within|receipt|payment|compensation|severance", re.IGNORECASE)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "ninth": 9, "tenth": 10}
+_ANNIVERSARY = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s*(?:\(\d+(?:st|nd|rd|th)\)\s*)?anniversary\b",
+                          re.IGNORECASE)
+_PERIOD = re.compile(r"\b(?:term|period)\s+of\s+|\b(?:term|period)\s+(?:shall\s+be|is)\s+|"
+                     r"\bfor\s+(?=[\w() -]{3,30}\s(?:from|after|following)\s+the\s+(?:date|effective))", re.IGNORECASE)
+
+
+def _about_agreement(text: str, start: int, end: int) -> bool:
+    """The sentence around a period speaks of the agreement or its confidentiality, and of
+    nothing else that has its own period."""
+    a = max(text.rfind(". ", 0, start), start - 250)
+    b = text.find(". ", end)
+    sentence = text[a: b if 0 <= b < end + 150 else end + 150]
+    return bool(_TERM_ABOUT.search(sentence)) and not _TERM_OTHER.search(sentence)
+
+
 def term(text: str) -> PassageHit | None:
-    for m in _TERM.finditer(text):
+    """How long the agreement (or its duty of confidence) lasts: "for a period of two (2)
+    years from the date hereof", "shall expire on the second anniversary of the Effective Date".
+    Periods of the other covenants an NDA may carry are not its term."""
+    for m in _PERIOD.finditer(text):
         window = text[m.end(): m.end() + 40]
         found = find_durations(window)
         if found and found[0].start < 15:
             s = found[0]
-            return PassageHit(s.text, s.normalized, m.end() + s.start, m.end() + s.end, 0.6)
+            start, end = m.end() + s.start, m.end() + s.end
+            if _about_agreement(text, start, end):
+                return PassageHit(s.text, s.normalized, start, end, 0.6)
+    for m in _ANNIVERSARY.finditer(text):
+        if _about_agreement(text, m.start(), m.end()):
+            n = _ORDINALS[m.group(1).lower()]
+            return PassageHit(m.group(0), f"P{n}Y", m.start(), m.end(), 0.5)
     return None
 
 
