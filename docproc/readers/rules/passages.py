@@ -107,7 +107,7 @@ _PERIOD = re.compile(r"\b(?:term|period)\s+of\s+|\b(?:term|period)\s+(?:shall\s+
 def _about_agreement(text: str, start: int, end: int) -> bool:
     """The sentence around a period speaks of the agreement or its confidentiality, and of
     nothing else that has its own period."""
-    a = max(text.rfind(". ", 0, start), start - 250)
+    a = max(text.rfind(". ", 0, start), start - 250, 0)
     b = text.find(". ", end)
     sentence = text[a: b if 0 <= b < end + 150 else end + 150]
     return bool(_TERM_ABOUT.search(sentence)) and not _TERM_OTHER.search(sentence)
@@ -132,11 +132,20 @@ def term(text: str) -> PassageHit | None:
     return None
 
 
+# How the ground truth convention writes a legal form: "Inc." not "Incorporated", "LLC" and
+# "LP" without dots, "and" for "&" (rules of spelling, not names).
+_FORMS = [(re.compile(r"\bIncorporated\b\.?"), "Inc."), (re.compile(r"\bL\.L\.C\.?"), "LLC"),
+          (re.compile(r"\bL\.P\.?"), "LP"), (re.compile(r"\s*&\s*"), " and ")]
+_LEGAL_FORM = re.compile(r"\b(?:Inc\.?|LLC|LP|Corporation|Corp\.?|Company|Co\.|Ltd\.?|Limited|N\.A\.|plc|GmbH|AG|S\.A\.)$")
+
+
 def _clean_party(raw: str) -> str:
     end = _PARTY_END.search(raw)
     name = raw[: end.start()] if end else raw
     name = re.sub(r"^(?:the\s+)?", "", name.strip(" ,;:\"“”"), flags=re.IGNORECASE)
     name = name.replace(",", "")
+    for pattern, repl in _FORMS:
+        name = pattern.sub(repl, name)
     return " ".join(name.split()).strip(" .") + ("." if name.rstrip().endswith(".") and len(name.split()) > 1 else "")
 
 
@@ -166,4 +175,7 @@ def parties(text: str) -> list[PassageHit]:
                 out.append(PassageHit(name, name, m.end() + a, m.end() + b, 0.6))
         if len(out) >= 2:
             return out[:4]
+        if len(out) == 1 and m.start() < 3000 and _LEGAL_FORM.search(out[0].value):
+            # "between Acme, Inc. (the "Company") and the undersigned": one named party.
+            return [PassageHit(out[0].value, out[0].normalized, out[0].start, out[0].end, 0.5)]
     return []

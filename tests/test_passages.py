@@ -1,0 +1,32 @@
+"""NDA passage search (docproc.readers.rules.passages) on made-up contract sentences."""
+
+from docproc.readers.rules import passages
+
+
+def test_term_is_the_agreements_own_period():
+    text = ("1. Employee shall not solicit any customer for a period of twelve (12) months after "
+            "termination of employment. 2. The obligations of this Agreement shall continue for a period "
+            "of three (3) years from the date hereof.")
+    hit = passages.term(text)
+    assert hit is not None and hit.normalized == "P3Y"
+
+
+def test_term_from_an_anniversary_and_none_without_one():
+    hit = passages.term("This Agreement shall expire on the second anniversary of the Effective Date.")
+    assert hit is not None and hit.normalized == "P2Y"
+    assert passages.term("You may revoke this release within a period of seven (7) days.") is None
+
+
+def test_parties_written_as_the_convention_writes_legal_forms():
+    text = ("This Agreement is made by and between Smith & Jones Incorporated, a Delaware corporation "
+            "(the \"Company\"), and Blue River Partners, L.L.C. (\"Recipient\"). WHEREAS the parties agree.")
+    assert [h.normalized for h in passages.parties(text)] == ["Smith and Jones Inc.", "Blue River Partners LLC"]
+
+
+def test_one_named_company_and_an_unnamed_signatory():
+    text = ("This Agreement is made as of the day of , 2012, between Northwind Traders L.L.C. "
+            "(the \"Company\"), and the employee signatory hereto (the \"Employee\"). WHEREAS ...")
+    got = passages.parties(text)
+    assert [h.normalized for h in got] == ["Northwind Traders LLC"] and got[0].score < 0.6
+    # Without a legal form a lone name is not trusted as a party.
+    assert passages.parties("a dispute between Sears and me shall be settled") == []
