@@ -6,7 +6,9 @@ Per document set (from ../shared/eval, or samples/ when that is absent) it runs 
 pipeline in this process (so per-stage times are not blurred by process start-up), prints the
 mean time per page of each stage (sniff, text layer, render, OCR, layout, reader, write), the
 median seconds per page and pages/s end to end, peak RSS, and for scanned sets the time of bare
-Tesseract OCR (`pytesseract.image_to_string`) on the same pages, as a ratio.
+Tesseract OCR (`pytesseract.image_to_string`) on the same pages, as a ratio. CPU seconds (user+sys
+of this process and of its children) are printed beside wall time: load from other work on the
+machine disturbs them less.
 `--leak N` processes N documents in a loop and prints RSS after 100 and after N.
 Not a test: it asserts nothing and its numbers depend on the machine.
 """
@@ -31,7 +33,8 @@ from docproc.batch import write_result  # noqa: E402
 from docproc.options import PipelineOptions  # noqa: E402
 
 SHARED_EVAL = REPO.parent / "shared" / "eval"
-STAGES = ["sniff", "text_layer", "render", "ocr", "ocr_det", "ocr_rec", "layout", "reader", "write"]
+STAGES = ["sniff", "text_layer", "render", "ocr", "ocr_det", "ocr_cls", "ocr_rec", "ocr_word_boxes", "ocr_script",
+          "layout", "reader", "write"]
 SCANNED = {"sroie_receipts", "funsd_forms", "cms1500_claims"}
 SCHEMAS = {"sroie_receipts": "receipt", "funsd_forms": None, "kleister_nda": "nda", "cms1500_claims": "cms1500",
            "parsee_invoices": "invoice", "deepform_adbuy": str(REPO / "examples" / "schemas" / "adbuy.yaml"),
@@ -48,6 +51,14 @@ def rss_mb() -> float:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> tuple[float, float]:
+    """(user+sys of this process, user+sys of its waited-for children: sandboxes, tesseract,
+    poppler). CPU time is disturbed less than wall-clock time by other load on the machine."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def dataset_files(name: str, limit: int, digital_only: bool = False) -> list[Path]:
@@ -77,7 +88,9 @@ def bench_set(name: str, files: list[Path], options: PipelineOptions) -> dict:
     per_page: list[float] = []
     pages = 0
     errors = 0
+    first_doc_s = 0.0
     out_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    cpu_start = cpu_s()
     wall_start = time.perf_counter()
     for f in files:
         t0 = time.perf_counter()
@@ -92,38 +105,47 @@ def bench_set(name: str, files: list[Path], options: PipelineOptions) -> dict:
             stage_totals[s] += result.timings.get(s, 0.0)
         stage_totals["write"] += t_write
         per_page.append((time.perf_counter() - t0) / n)
+        if len(per_page) == 1:  # a slow first document means warm_up missed something
+            first_doc_s = time.perf_counter() - t0
     wall = time.perf_counter() - wall_start
+    cpu_end = cpu_s()
     return {
         "set": name, "documents": len(files), "pages": pages, "errors": errors,
         "stage_s_per_page": {s: round(v / max(1, pages), 4) for s, v in stage_totals.items() if v},
+        "first_doc_s": round(first_doc_s, 3),
         "median_s_per_page": round(statistics.median(per_page), 3) if per_page else None,
         "pages_per_s": round(pages / wall, 2) if wall else None,
+        "cpu_s_per_page": round((cpu_end[0] - cpu_start[0]) / max(1, pages), 4),
+        "child_cpu_s_per_page": round((cpu_end[1] - cpu_start[1]) / max(1, pages), 4),
         "peak_rss_mb": round(peak_rss_mb()),
     }
 
 
-def bench_tesseract(files: list[Path]) -> float | None:
-    """Seconds per page of bare Tesseract (eng) on the same images."""
+def bench_tesseract(files: list[Path]) -> tuple[float, float] | None:
+    """(wall, CPU) seconds per page of bare Tesseract (eng) on the same images."""
     import pytesseract
     from PIL import Image
 
     images = [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff")]
     if not images:
         return None
+    c0 = cpu_s()
     t0 = time.perf_counter()
     for f in images:
         with Image.open(f) as im:
             pytesseract.image_to_string(im, lang="eng")
-    return (time.perf_counter() - t0) / len(images)
+    wall = (time.perf_counter() - t0) / len(images)
+    cpu = sum(cpu_s()) - sum(c0)
+    return wall, cpu / len(images)
 
 
 def leak_check(files: list[Path], options: PipelineOptions, n: int) -> dict:
     marks = {}
     for i in range(n):
         pipeline.run(files[i % len(files)], options)
-        if i + 1 in (100, n):
+        if i + 1 in (1, 100, n) or (i + 1) % 250 == 0:
             marks[i + 1] = round(rss_mb())
-    return {"documents": n, "rss_mb_after": marks}
+    return {"documents": n, "rss_mb_after": marks, "peak_rss_mb": round(peak_rss_mb())}
 
 
 def main() -> None:
@@ -148,8 +170,11 @@ def main() -> None:
         if name in SCANNED:
             tess = bench_tesseract(files)
             if tess:
-                row["tesseract_s_per_page"] = round(tess, 3)
-                row["ratio_to_tesseract"] = round(row["median_s_per_page"] / tess, 2)
+                row["tesseract_s_per_page"] = round(tess[0], 3)
+                row["tesseract_cpu_s_per_page"] = round(tess[1], 3)
+                row["ratio_to_tesseract"] = round(row["median_s_per_page"] / tess[0], 2)
+                cpu = row["cpu_s_per_page"] + row["child_cpu_s_per_page"]
+                row["cpu_ratio_to_tesseract"] = round(cpu / tess[1], 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.leak:
@@ -160,14 +185,17 @@ def main() -> None:
         print(json.dumps(leak))
 
     print()
-    print(f"{'set':28} {'docs':>5} {'pages':>5} {'s/page(med)':>11} {'pages/s':>8} {'peak MB':>8}  stages (s/page)")
+    print(f"{'set':28} {'docs':>5} {'pages':>5} {'s/page(med)':>11} {'pages/s':>8} {'cpu s/p':>8} {'peak MB':>8}"
+          "  stages (s/page)")
     for r in rows:
         if "set" not in r:
             continue
         stages = " ".join(f"{k}={v}" for k, v in r["stage_s_per_page"].items())
-        extra = f"  tesseract={r['tesseract_s_per_page']} ratio={r['ratio_to_tesseract']}" if "ratio_to_tesseract" in r else ""
+        extra = (f"  tesseract={r['tesseract_s_per_page']} ratio={r['ratio_to_tesseract']} "
+                 f"cpu_ratio={r['cpu_ratio_to_tesseract']}" if "ratio_to_tesseract" in r else "")
         print(f"{r['set']:28} {r['documents']:5d} {r['pages']:5d} {r['median_s_per_page']!s:>11} "
-              f"{r['pages_per_s']!s:>8} {r['peak_rss_mb']:8d}  {stages}{extra}")
+              f"{r['pages_per_s']!s:>8} {r['cpu_s_per_page'] + r['child_cpu_s_per_page']:8.3f} "
+              f"{r['peak_rss_mb']:8d}  {stages}{extra}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
