@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from docproc import layout, ocr, readers, render, schemas, sources, textlayer
+from docproc import layout, ocr, readers, render, sandbox, schemas, sources, textlayer
 from docproc.document import (
     Document,
     ErrorRecord,
@@ -128,6 +128,7 @@ def process_pages(
                 raise DocprocError("render", "render_failed", f"page {number} has no image")
             with timed(timings, "ocr"):
                 read = ocr.ocr_page(image, options.ocr, options.limits)
+            timings.update({f"ocr_{k}": v for k, v in read.timings.items()})  # det, rec, ... for bench/
             page = Page(
                 number=number,
                 width=float(image.width),
@@ -275,6 +276,9 @@ def run(path: str | Path, options: PipelineOptions | None = None,
 
 def warm_up(options: PipelineOptions) -> None:
     """Load the models a worker will need once, before its first document."""
+    # First, while the process is small: sandbox children fork from this helper, not from
+    # a process holding the models (a fork's cost grows with the forking process's size).
+    sandbox.start_fork_server()
     if options.ocr.kind:
         ocr.get_engine(options.ocr)
     warm_layout = getattr(layout, "warm_up", None)

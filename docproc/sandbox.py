@@ -2,9 +2,15 @@
 memory blow-up cannot take the caller down: a forked child with an address-space cap and a
 wall-clock deadline, or a subprocess capped the same way.
 
-Fork (not spawn) keeps the per-call overhead to a few milliseconds: the child already has
-pypdfium2/Pillow imported. The child gets its own session so that a kill on timeout also
-reaches anything it started.
+Fork (not spawn) keeps the per-call overhead low: the child already has pypdfium2/Pillow
+imported. The child gets its own session so that a kill on timeout also reaches anything it
+started.
+
+A fork costs time in proportion to the forking process's mappings (page tables): 20-45 ms
+from a worker holding OCR and layout models, ~1-3 ms from a small process. So a worker calls
+`start_fork_server()` before it loads models: a fresh interpreter that imports only the
+parsers, and forks the children for `call_in_child` from then on (see docproc/forkserver.py
+for the protocol). Without a server, or for a call it cannot take, the caller forks itself.
 """
 
 from __future__ import annotations
@@ -96,6 +102,25 @@ def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float, memory_m
     Raises SandboxTimeout (child killed after `timeout_s`) or SandboxCrash (signal, memory
     cap, no result). `fn`, its arguments' results and exceptions must be picklable.
     """
+    from docproc import forkserver
+
+    server = forkserver.current()
+    if server is not None:
+        data = server.call(fn, args, timeout_s=timeout_s, memory_mb=memory_mb)
+        if data is not None:  # None: the server cannot take this call; fork here instead
+            return _decode(data, None)
+    return _call_forked(fn, args, timeout_s, memory_mb)
+
+
+def start_fork_server() -> bool:
+    """Fork sandbox children from a small helper process from now on (idempotent; call it
+    before loading models). False when the helper could not start: calls fork here then."""
+    from docproc import forkserver
+
+    return forkserver.start()
+
+
+def _call_forked(fn: Callable[..., Any], args: tuple, timeout_s: float, memory_mb: int) -> Any:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
@@ -125,10 +150,16 @@ def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float, memory_m
         raise SandboxTimeout(f"child exceeded {timeout_s:.1f} s")
     if os.WIFSIGNALED(wait_status):
         raise SandboxCrash(f"child killed by signal {os.WTERMSIG(wait_status)}")
+    return _decode(b"".join(chunks), os.WEXITSTATUS(wait_status))
+
+
+def _decode(data: bytes, exit_code: int | None) -> Any:
+    """The child's answer: its value, or what it raised re-raised here."""
     try:
-        kind, value = pickle.loads(b"".join(chunks))
+        kind, value = pickle.loads(data)
     except Exception as exc:
-        raise SandboxCrash(f"child exited {os.WEXITSTATUS(wait_status)} without a result") from exc
+        how = f"exited {exit_code}" if exit_code is not None else "died"
+        raise SandboxCrash(f"child {how} without a result") from exc
     if kind == "ok":
         return value
     if kind == "crash":
