@@ -17,10 +17,19 @@ from docproc.layout.order import xy_cut_order
 from docproc.layout.tables import build_table, find_aligned_runs, table_rows
 from docproc.options import LayoutOptions
 
-__all__ = ["analyze_page", "group_lines", "xy_cut_order", "build_table"]
+__all__ = ["analyze_page", "group_lines", "xy_cut_order", "build_table", "warm_up"]
 
 # A line belongs to the detected region covering most of it, if that is at least this share.
 MIN_COVER = 0.5
+
+
+def warm_up(options: LayoutOptions) -> None:
+    """Load the layout model and run it once (a worker's first page should not pay for it)."""
+    if options.kind in ("geometry", "none"):
+        return
+    from docproc.layout.detector import detect_regions
+
+    detect_regions(Image.new("RGB", (64, 64), "white"), options.min_score)
 
 
 def _use_model(page: Page, image: Image.Image | None, options: LayoutOptions) -> bool:
