@@ -10,6 +10,8 @@ import layoutparser as lp
 import numpy as np
 from PIL import Image
 
+from docproc.ocr.base import onnx_threads
+
 _MODEL = None
 _LOCK = Lock()
 
@@ -25,7 +27,9 @@ def _model():
 
             _quiet()
             # Keep low-score boxes here; LayoutOptions.min_score filters per call.
-            _MODEL = RapidLayout(conf_thresh=0.3)
+            threads = onnx_threads(0)  # 1 in a pool worker, as for OCR (docproc.ocr.base)
+            engine_cfg = {"intra_op_num_threads": threads, "inter_op_num_threads": 1} if threads else {}
+            _MODEL = RapidLayout(conf_thresh=0.3, engine_cfg=engine_cfg)
             _quiet()
     return _MODEL
 

@@ -12,7 +12,7 @@ from threading import Lock
 from PIL import Image
 
 from docproc.errors import DocprocError
-from docproc.ocr.base import OcrEngine, OcrPageResult, to_rgb
+from docproc.ocr.base import OcrEngine, OcrPageResult, onnx_threads, to_rgb
 from docproc.ocr.script import dominant_script, read_suspects
 from docproc.options import Limits, OcrOptions
 
@@ -54,7 +54,7 @@ def _build(options: OcrOptions) -> OcrEngine:
         return PaddleEngine.from_options(options)
     from docproc.ocr.rapid import RapidOcrEngine
 
-    return RapidOcrEngine(threads=options.threads)
+    return RapidOcrEngine(threads=onnx_threads(options.threads))
 
 
 # An upside-down page: most text boxes turned by the angle classifier.
