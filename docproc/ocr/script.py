@@ -95,17 +95,14 @@ def read_suspects(
     image: Image.Image, quads: list[np.ndarray], languages: str, timeout_s: float, first_segment: int
 ) -> list[Word]:
     """Read the suspect text boxes with Tesseract; keep Cyrillic lines and confident others."""
-    import pytesseract
+    from docproc.ocr.tesseract import image_to_data
 
     gray = np.asarray(image.convert("L"))
     canvas, placed = _stack(gray, quads)
     if canvas is None:
         return []
     try:
-        data = pytesseract.image_to_data(
-            canvas, lang=fallback_languages(languages), config="--psm 6",
-            output_type=pytesseract.Output.DICT, timeout=max(1.0, timeout_s),
-        )
+        data = image_to_data(canvas, fallback_languages(languages), "--psm 6", max(1.0, timeout_s))
     except RuntimeError as exc:  # pytesseract raises RuntimeError on its timeout
         raise DocprocError("ocr", "ocr_timeout", f"tesseract fallback over {timeout_s:.0f}s") from exc
     per_tile: dict[int, list[tuple[str, float, list]]] = {}
