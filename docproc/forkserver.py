@@ -45,8 +45,10 @@ class ForkServer:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         code = "import docproc.forkserver as f; f.serve()"
+        # Our sys.path, so that the helper imports the same docproc and the callers' modules.
         env = dict(os.environ, DOCPROC_FORKSERVER_FD=str(theirs.fileno()),
-                   DOCPROC_FORKSERVER_PATH=json.dumps(sys.path))
+                   DOCPROC_FORKSERVER_PATH=json.dumps(sys.path),
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env,
             stdin=subprocess.DEVNULL, start_new_session=True,
