@@ -63,8 +63,10 @@ def cpu_s() -> tuple[float, float]:
 
 def _fork_server_cpu_s() -> float:
     """CPU of the sandbox's fork server and of the children it reaped (they are not ours)."""
-    from docproc import forkserver
-
+    try:
+        from docproc import forkserver
+    except ImportError:  # a tree from before the fork server (before/after comparisons)
+        return 0.0
     server = forkserver.current()
     if server is None:
         return 0.0

@@ -19,18 +19,18 @@ from docproc.ocr.base import relative_bbox, to_rgb
 
 log = logging.getLogger(__name__)
 
-# Tuned on SROIE receipts and FUNSD forms (bench/bench_ocr.py --variants), 20 pages each,
-# against 736 / 16 / 320: OCR CPU 2.03 -> 1.21 s/page (receipts), 2.47 -> 1.48 (forms), with
-# ground-truth token recall 0.886 -> 0.906 and 0.529 -> 0.529.
+# Tuned on SROIE receipts and FUNSD forms (bench/bench_ocr.py --variants, then `docproc eval`
+# on all of both sets). Before: 736 / 16 / 320. Kept: 736 / 6 / 320 (receipts micro F1 exact/soft
+# 0.683/0.846 -> 0.690/0.849, forms 0.125/0.258 -> 0.128/0.259). Tried and dropped: short
+# side 544 (receipts 0.680/0.844: changed boxes flip under the angle classifier) and min
+# width 160 (forms soft F1 0.256), though each saved ~0.1-0.3 s of CPU per page.
 DET_LIMIT_TYPE = "min"
-# Short side of the detector input; receipts (~460 px wide) were upscaled 1.6x for 736.
-DET_LIMIT_SIDE_LEN = 544
+DET_LIMIT_SIDE_LEN = 736  # short side of the detector input
 # Crops per recognizer call, sorted by width: each batch is padded to its widest crop, so
-# small batches waste less on padding than big ones (16: +30 % rec time on receipts).
+# small batches waste less on padding (receipts, 12 pages: rec CPU 16 -> 6 about -30 %).
 REC_BATCH = 6
-# PaddleOCR pads every crop to at least 320 px (a 6.7:1 line); most receipt and form boxes
-# are short ("9.00", "Date:"), so 160 px halves the recognizer's work at no loss.
-REC_MIN_WIDTH = 160
+# PaddleOCR pads every crop to at least this width (a 6.7:1 line); narrower loses accuracy.
+REC_MIN_WIDTH = 320
 MIN_TEXT_SCORE = 0.5
 
 
