@@ -47,7 +47,7 @@ class OcrOptions(_Opts):
     tesseract_languages: str = "eng+rus"
     # Local model directory for the `paddleocr` engine (inference.onnx + inference.yml per model).
     paddle_model_dir: str | None = None
-    threads: int = 0  # ONNX Runtime intra-op threads; 0 = library default
+    threads: int = 0  # ONNX Runtime intra-op threads; 0 = auto: 1 in a pool worker process, else library default
 
 
 class LayoutOptions(_Opts):
