@@ -26,8 +26,11 @@ def test_thirty_documents_on_two_workers_equal_embedded(cluster):
 
     jobs = cluster.wait_jobs(job_ids, timeout=180)
     assert [j.status for j in jobs] == ["succeeded"] * 30
-    assert {j.worker.split(":")[0] for j in jobs} and len({j.worker for j in jobs}) >= 2, \
-        "both workers should have taken documents"
+    # The ledger keeps the worker of a job's last step only (reads are short and may all land on
+    # one worker while the other OCRs a scan), so count the steps each worker ran from its log.
+    for w in cluster.workers:
+        assert w.log.read_text(errors="replace").count("] succeeded in ") > 0, f"{w.name} ran no step"
+    assert all(j.worker for j in jobs)
     for job in jobs:
         cluster_result = json.loads(open(job.result_path).read())
         assert _without_timings(cluster_result) == _without_timings(embedded[job.source_path]), job.source_path
