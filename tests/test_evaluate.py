@@ -29,6 +29,8 @@ def _field(normalized, value=None, confidence=0.95):
     ("BOOK TA .K (TAMAN DAYA) SDN BHD", "BOOK TA _K (TAMAN DAYA) SDN BHD", "string", False, False),
     ("BOOK TA .K (TAMAN DAYA) SDN BHD", "BOOK TA _K (TAMAN DAYA) SDN BHD", "string", True, True),
     ("Oregon", None, "string", True, False),
+    ("DATE :", "date:", "string", False, True),  # space-insensitive (DESIGN §6)
+    ("TEL 03-1234", "TEL03-1235", "string", False, False),
 ])
 def test_values_match(expected, predicted, ftype, soft, ok):
     assert values_match(expected, predicted, ftype, soft) is ok
