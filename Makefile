@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (main job) and `make test` (the test suite).
-.PHONY: setup setup-all demo test bench samples clean
+.PHONY: setup setup-all demo test bench eval samples clean
 
 # Debian packages when missing, then the package into .venv (extras: see pyproject.toml).
 setup:
@@ -24,6 +24,10 @@ test: setup-all
 
 bench: setup
 	.venv/bin/python bench/bench.py
+
+# Full dev-set runs (../shared/eval): extract + eval per dataset, the README's accuracy table.
+eval: setup
+	.venv/bin/python scripts/eval_all.py
 
 clean:
 	rm -rf demo-out .pytest_cache
