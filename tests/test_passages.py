@@ -30,3 +30,17 @@ def test_one_named_company_and_an_unnamed_signatory():
     assert [h.normalized for h in got] == ["Northwind Traders LLC"] and got[0].score < 0.6
     # Without a legal form a lone name is not trusted as a party.
     assert passages.parties("a dispute between Sears and me shall be settled") == []
+
+
+def test_term_from_a_section_heading():
+    text = ("3. Remedies. Each party may seek an injunction within thirty (30) days. 4. Term. This Agreement "
+            "shall be effective from the Effective Date for two (2) years or until its earlier termination.")
+    hit = passages.term(text)
+    assert hit is not None and hit.normalized == "P2Y" and hit.score > 0.6
+
+
+def test_jurisdiction_named_as_a_state_is_surer_than_a_bare_name():
+    named = passages.jurisdiction("This Agreement is governed by the laws of the State of Oregon.")
+    bare = passages.jurisdiction("This Agreement is governed by the laws of England, without regard to conflicts.")
+    assert named.value == "Oregon" and bare.value == "England"
+    assert named.score >= 0.9 > bare.score

@@ -103,6 +103,20 @@ def test_nda_passages_across_lines():
     assert f["jurisdiction"].page == 1 and f["jurisdiction"].bbox is not None
 
 
+def test_nda_label_word_in_a_sentence_is_no_answer():
+    """Running text that names "term" or "governing law" without the passage the field needs
+    gives no answer; a form line "Term: 12 months" still does."""
+    p = page(1, [
+        (0.1, 0.10, "The term Confidential Information includes notes kept for two (2) years by the employee"),
+        (0.1, 0.12, "Governing Law"),
+        (0.1, 0.14, "the courts of any state shall have jurisdiction over disputes hereunder"),
+    ])
+    f = RulesReader().read(document(p), load_schema("nda")).fields
+    assert f["term"] is None and f["jurisdiction"] is None
+    form = page(1, [(0.1, 0.10, "Term: 12 months")])
+    assert RulesReader().read(document(form), load_schema("nda")).fields["term"].normalized == "P12M"
+
+
 def test_no_evidence_means_none():
     p = page(1, [(0.1, 0.1, "Hello world"), (0.1, 0.2, "nothing to see here")])
     f = RulesReader().read(document(p), load_schema("nda")).fields

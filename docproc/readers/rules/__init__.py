@@ -47,6 +47,15 @@ def _drop_shadowed(hits: dict[str, list[LabelHit]]) -> None:
                         hits[name].remove(h)
 
 
+def _form_like(c: Candidate) -> bool:
+    """A value set out as a form entry, not taken from running text: a short line, and on the
+    label's own line a colon (or dash) between them."""
+    text = c.line.text.strip()
+    if len(text) > 60 or text.endswith((".", ",", ";")) or text[:1].islower():
+        return False
+    return c.how != "same line" or bool(re.search(r"[:\-–]\s*$", c.line.text[: c.offset + c.value.start]))
+
+
 class _FieldReader:
     def __init__(self, doc: Document, view: DocView, schema: Schema, hits: dict[str, list[LabelHit]]):
         self.doc, self.view, self.schema, self.hits = doc, view, schema, hits
@@ -75,16 +84,30 @@ class _FieldReader:
         return FieldValue(value=hit.value, normalized=hit.normalized, confidence=hit.score, page=page,
                           bbox=bbox, source="rules", evidence="passage")
 
-    def _passage(self, spec: FieldSpec) -> Answer:
+    @staticmethod
+    def _passage_kind(spec: FieldSpec) -> str | None:
+        """Which passage of running text answers the field, if any."""
         labels = " ".join(spec.labels).lower()
         if spec.type == "list" and spec.value_type == "string" and ("between" in labels or "among" in labels):
+            return "parties"
+        if "laws of" in labels:
+            return "jurisdiction"
+        if spec.value_type == "duration":
+            return "term"
+        if spec.value_type == "date" and ("as of" in labels or "entered into" in labels):
+            return "effective_date"
+        return None
+
+    def _passage(self, spec: FieldSpec) -> Answer:
+        kind = self._passage_kind(spec)
+        if kind == "parties":
             got = passages.parties(self.text)
             return [self._passage_value(h) for h in got] or None
-        if "laws of" in labels:
+        if kind == "jurisdiction":
             hit = passages.jurisdiction(self.text)
-        elif spec.value_type == "duration":
+        elif kind == "term":
             hit = passages.term(self.text)
-        elif spec.value_type == "date" and ("as of" in labels or "entered into" in labels):
+        elif kind == "effective_date":
             hit = passages.effective_date(self.text, self.view.ctx)
         else:
             return None
@@ -183,6 +206,10 @@ class _FieldReader:
         if spec.value_type == "number" and spec.name.endswith("_count"):
             return self._row_count(spec)
         ranked = self._labelled(spec)
+        if self._passage_kind(spec):
+            # No passage of the running text held it: a label's neighbour still may, on a form
+            # ("Term: 12 months"), but a label word inside a sentence points at nothing.
+            ranked = [c for c in ranked if _form_like(c)]
         if spec.value_type == "money":
             fb = self._fallback(spec, answers)
             self.pools[spec.name] = ranked + ([fb] if fb else [])

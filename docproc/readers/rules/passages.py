@@ -13,8 +13,11 @@ from docproc.readers.rules.view import DocView, TextLine
 _PROPER = r"[A-Z][A-Za-z.'-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z.'-]+){0,3}"
 _JURISDICTION = re.compile(
     r"(?i:(?:governed|construed|interpreted|enforced)[^.;]{0,80}?\blaws?\s+of\s+(?:the\s+)?"
-    r"(?:(?:State|Commonwealth|Province|Republic|Kingdom|District)\s+of\s+)?)(" + _PROPER + ")",
+    r"((?:State|Commonwealth|Province|Republic|Kingdom|District)\s+of\s+)?)(" + _PROPER + ")",
 )
+# Confidence of a governing-law clause: one that names "the State (Commonwealth...) of X" says
+# outright that X is a place; "the laws of X" alone may go on to a country or a court.
+JURISDICTION_NAMED, JURISDICTION_BARE = 0.95, 0.8
 _EFFECTIVE = re.compile(
     r"(?:effective\s+(?:as\s+of|date|on)|dated\s+(?:as\s+of)?|entered\s+into\s+(?:as\s+of|on|this|effective)|"
     r"made\s+(?:and\s+entered\s+into\s+)?(?:as\s+of|on|this)|as\s+of)\s*[:(\"“]?",
@@ -53,7 +56,7 @@ def joined(view: DocView, max_chars: int = 200_000) -> tuple[str, list[tuple[int
 
 def jurisdiction(text: str) -> PassageHit | None:
     for m in _JURISDICTION.finditer(text):
-        name = m.group(1)
+        name = m.group(2)
         words = name.split()
         # Stop at words that are not part of a place name.
         keep = []
@@ -68,7 +71,8 @@ def jurisdiction(text: str) -> PassageHit | None:
             keep.append(w)
         name = " ".join(keep).rstrip(".,")
         if name and name.lower() not in {"the", "any", "such", "united"}:
-            return PassageHit(name, name, m.start(1), m.start(1) + len(name), 0.8)
+            score = JURISDICTION_NAMED if m.group(1) else JURISDICTION_BARE
+            return PassageHit(name, name, m.start(2), m.start(2) + len(name), score)
     return None
 
 
@@ -113,10 +117,24 @@ def _about_agreement(text: str, start: int, end: int) -> bool:
     return bool(_TERM_ABOUT.search(sentence)) and not _TERM_OTHER.search(sentence)
 
 
+# A section of its own about how long the agreement runs: "4. Term. This Agreement shall ...",
+# "TERM OF AGREEMENT: ...", "Duration. ..." (a heading, so capitalised, then a full stop or colon).
+_TERM_HEADING = re.compile(r"(?:^|\s)(?:\d{1,2}\.?\s*)?(?:Term|TERM|Duration|DURATION)"
+                           r"(?:\s+(?:of|OF)\s+(?:(?:this|the|THIS|THE)\s+)?(?:Agreement|AGREEMENT))?\s*[.:]\s+")
+
+
 def term(text: str) -> PassageHit | None:
     """How long the agreement (or its duty of confidence) lasts: "for a period of two (2)
     years from the date hereof", "shall expire on the second anniversary of the Effective Date".
     Periods of the other covenants an NDA may carry are not its term."""
+    for m in _TERM_HEADING.finditer(text):
+        b = text.find(". ", m.end())
+        sentence_end = b if 0 <= b < m.end() + 300 else m.end() + 300
+        for s in find_durations(text[m.end(): sentence_end]):
+            start, end = m.end() + s.start, m.end() + s.end
+            if _about_agreement(text, start, end):
+                return PassageHit(s.text, s.normalized, start, end, 0.7)
+            break
     for m in _PERIOD.finditer(text):
         window = text[m.end(): m.end() + 40]
         found = find_durations(window)
