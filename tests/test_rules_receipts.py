@@ -56,3 +56,28 @@ def test_name_ending_in_ampersand_continues_on_the_next_line():
     ])
     assert f["vendor_name"].normalized == "HOME MASTER HARDWARE & ELECTRICAL"
     assert f["vendor_address"].normalized == "NO.113G JALAN SETIA U13/BG, 40170 SHAH ALAM"
+
+
+def test_name_lines_whose_ocr_boxes_overlap_and_a_bracket_left_open():
+    f = _read([  # lines 0.013 apart, 0.015 high: their boxes overlap as tightly set OCR lines do
+        (0.10, 0.080, "AIK HUAT HARDWARE"),
+        (0.10, 0.093, "ENTERPRISE (SETIA"),
+        (0.10, 0.106, "ALAM) SDN BHD"),
+        (0.10, 0.125, "NO. 17-G, JALAN SETIA INDAH"),
+        (0.10, 0.141, "40170 SHAH ALAM"),
+        (0.10, 0.157, "Company Reg No. : 822737-X"),
+    ])
+    assert f["vendor_name"].normalized == "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"
+    assert f["vendor_address"].normalized == "NO. 17-G, JALAN SETIA INDAH 40170 SHAH ALAM"
+
+
+def test_company_line_with_its_registration_number_is_the_name_and_titles_end_the_address():
+    f = _read([
+        (0.30, 0.060, "A03066"),
+        (0.30, 0.080, "AEON CO. (M) BHD (126926-H)"),
+        (0.30, 0.096, "3RD FLR, AEON TAMAN MALURI SC"),
+        (0.30, 0.112, "CHERAS, 55100 KUALA LUMPUR"),
+        (0.30, 0.128, "TAXINVOICE"),
+    ])
+    assert f["vendor_name"].normalized == "AEON CO. (M) BHD"
+    assert f["vendor_address"].normalized == "3RD FLR, AEON TAMAN MALURI SC CHERAS, 55100 KUALA LUMPUR"

@@ -27,13 +27,14 @@ _LEGAL_FORM = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_STOP = re.compile(
-    r"\b(tel|telephone|fax|phone|h/?p|gst|vat|invoice|receipt|cashier|date|www|e-?mail|bill|counter|table)\b|@"
+    r"\b(tel|telephone|fax|phone|h/?p|gst|vat|receipt|cashier|date|www|e-?mail|bill|counter|table|guest\s*check)\b|@"
+    r"|invo[il1]ce\b"  # also run together with the word before: "TAXINVOICE"
     r"|\b0\d{1,2}[- ]?\d{3,4}[- ]?\d{4}\b|\+\d{2,3}[- ]?\d",  # a phone number
     re.IGNORECASE)
 # A company registration line under a name: "(CO.REG : 933109-X)", "Company No: 002643278-A", "(1234-X)".
-_REGISTRATION = re.compile(
-    r"\b(co\.?\s*r[ea]g|company\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
-    r"|^[\s(]*[\w-]*\d[\w-]*[)\s.]*$", re.IGNORECASE)
+_REG_WORDS = r"\b(co\.?\s*r[ea]g|company\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
+_REGISTRATION = re.compile(_REG_WORDS + r"|^[\s(]*[\w-]*\d[\w-]*[)\s.]*$", re.IGNORECASE)
+_REGISTRATION_LABEL = re.compile(_REG_WORDS, re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]")
 
 TOTAL_NAMES = ("total", "gross", "amount_due", "total_charge", "grand_total")
@@ -75,8 +76,9 @@ def first_date(view: DocView, spec: FieldSpec) -> Candidate | None:
 
 
 def _is_name_like(line: TextLine) -> bool:
-    letters = len(_LETTERS.findall(line.text))
-    return letters >= 3 and letters >= 0.5 * len(line.text.replace(" ", "")) and not find_dates(line.text)
+    text = clean_name(line.text)  # "AEON CO. (M) BHD (126926-H)": the registration number is no part of it
+    letters = len(_LETTERS.findall(text))
+    return letters >= 3 and letters >= 0.5 * len(text.replace(" ", "")) and not find_dates(text)
 
 
 def issuer_line(view: DocView, avoid: set[int]) -> TextLine | None:
@@ -98,7 +100,8 @@ _LEGAL_START = re.compile(r"^\s*(?:\(|" + _LEGAL_FORM.pattern + ")", re.IGNORECA
 def _adjacent(upper: TextLine, lower: TextLine) -> bool:
     """Two lines of one printed name: stacked with no gap, of about the same size."""
     h = max(upper.height, lower.height)
-    return (upper.page == lower.page and 0 <= lower.bbox[1] - upper.bbox[3] <= 0.6 * h
+    # OCR boxes of tightly set lines overlap a little.
+    return (upper.page == lower.page and -0.3 * h <= lower.bbox[1] - upper.bbox[3] <= 0.6 * h
             and min(upper.height, lower.height) >= 0.7 * h)
 
 
@@ -110,9 +113,17 @@ def name_lines(view: DocView, line: TextLine) -> list[TextLine]:
     if (prev is not None and _LEGAL_START.search(line.text) and _adjacent(prev, line) and _is_name_like(prev)
             and not _TITLE_WORDS.search(prev.text) and not prev.text.islower()):
         lines.insert(0, prev)
-    nxt = view.lines[line.index + 1] if line.index + 1 < len(view.lines) else None
-    if nxt is not None and re.search(r"(?:&|\band|-)\s*$", line.text, re.IGNORECASE) and _adjacent(line, nxt) \
-            and _is_name_like(nxt) and not _TITLE_WORDS.search(nxt.text):
+    # The name goes on where its line breaks off: after "&", "and", "-", or inside a bracket
+    # ("ENTERPRISE (SETIA" / "ALAM) SDN BHD").
+    while len(lines) < 4:
+        last = lines[-1]
+        nxt = view.lines[last.index + 1] if last.index + 1 < len(view.lines) else None
+        text = " ".join(ln.text for ln in lines)
+        open_bracket = text.count("(") > text.count(")")
+        if nxt is None or not (re.search(r"(?:&|\band|-)\s*$", last.text, re.IGNORECASE) or open_bracket):
+            break
+        if not (_adjacent(last, nxt) and _is_name_like(nxt) and not _TITLE_WORDS.search(nxt.text)):
+            break
         lines.append(nxt)
     return lines
 
@@ -141,7 +152,7 @@ def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=No
         ln = current = below[0]
         if not picked and (_REGISTRATION.search(ln.text) or (find_dates(ln.text) and len(ln.text.split()) <= 5)):
             continue  # a registration number (or a printed date) between the name and the address
-        if _ADDRESS_STOP.search(ln.text) or find_dates(ln.text):
+        if _ADDRESS_STOP.search(ln.text) or find_dates(ln.text) or _REGISTRATION_LABEL.search(ln.text):
             break
         picked.append(ln)
         if len(picked) >= 5:
