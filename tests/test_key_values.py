@@ -54,3 +54,42 @@ def test_reader_reports_pairs_with_boxes():
     (kv,) = ext.key_values
     assert (kv.key, kv.value, kv.page) == ("Brand:", "PHOENIX", 1)
     assert kv.key_bbox[2] < kv.value_bbox[0] and 0 < kv.confidence <= 1
+
+
+def test_number_and_unit_boxes_are_one_answer():
+    p = page(1, [(0.1, 0.30, "Tobacco Rod Length"), (0.45, 0.30, "64"), (0.50, 0.30, "mm")])
+    assert _pairs(p) == [("Tobacco Rod Length", "64 mm")]
+
+
+def test_column_headings_pair_with_the_answers_under_them():
+    p = page(1, [
+        (0.55, 0.08, "BWIT"),
+        (0.55, 0.10, "Suggestion"), (0.75, 0.10, "HK Trial"),
+        (0.1, 0.13, "Filter Plug Length"), (0.55, 0.13, "27 mm"), (0.75, 0.13, "28 mm"),
+        (0.1, 0.16, "Tipping Length"), (0.55, 0.16, "32 mm"), (0.75, 0.16, "33 mm"),
+    ])
+    pairs = _pairs(p)
+    for pair in [("Filter Plug Length", "27 mm"), ("Filter Plug Length", "28 mm"), ("Tipping Length", "33 mm"),
+                 ("BWIT Suggestion", "27 mm"), ("BWIT Suggestion", "32 mm"), ("HK Trial", "28 mm"),
+                 ("HK Trial", "33 mm")]:
+        assert pair in pairs
+    assert len(pairs) == 8
+
+
+def test_a_label_takes_one_answer_on_its_row_outside_tables():
+    p = page(1, [(0.1, 0.10, "CC:"), (0.3, 0.10, "S. WILLINGER"), (0.6, 0.10, "1984-175NP")])
+    assert _pairs(p) == [("CC:", "S. WILLINGER")]
+
+
+def test_wrapped_answer_stops_at_the_next_labels_answer():
+    p = page(1, [
+        (0.1, 0.10, "PROJECT NAME:"), (0.3, 0.10, "GEMINI AWARENESS ATTITUDE & USAGE MONITOR"),
+        (0.1, 0.12, "SUPPLIER:"), (0.3, 0.12, "BURKE MARKETING RESEARCH"),
+    ])
+    assert _pairs(p) == [("PROJECT NAME:", "GEMINI AWARENESS ATTITUDE & USAGE MONITOR"),
+                         ("SUPPLIER:", "BURKE MARKETING RESEARCH")]
+
+
+def test_a_name_is_not_a_label():
+    p = page(1, [(0.1, 0.10, "L. E. GRAVELY"), (0.5, 0.10, "1-11-84")])
+    assert _pairs(p) == []

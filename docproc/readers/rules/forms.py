@@ -17,6 +17,7 @@ from docproc.document import BBox, Document, KeyValue, union_bbox
 MAX_KEY_WORDS = 7
 MAX_RIGHT_GAP = 0.35  # page widths between a label and its value on one row
 MAX_VALUE_LINES = 12
+MAX_HEADING_WORDS = 4  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
 
 
 @dataclass
@@ -91,6 +92,7 @@ def closed_key(cell: Cell) -> bool:
     return cell.text.endswith(":") and plausible_key(cell.text)
 
 
+_INITIAL = re.compile(r"^[A-Z]\.$")
 _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 
 
@@ -102,6 +104,8 @@ def label_like(cell: Cell) -> bool:
         return False
     if not all(_LABEL_WORD.match(w) or w in {"of", "no.", "No.", "#"} for w in words):
         return False
+    if any(_INITIAL.match(w) for w in words):
+        return False  # "D. A. BEATTY", "J. R. Slater": a name, an answer
     return cell.text[:1].isupper() or cell.text[:1] in "(#"
 
 
@@ -133,12 +137,65 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
         nxt = _below(cells, last, first.bbox[0], first.bbox[2], max_gap=0.8)
         if nxt is None or nxt.used or closed_key(nxt) or abs(nxt.bbox[0] - first.bbox[0]) > 0.03:
             break
+        if any(_same_row(nxt, c) and c.bbox[2] <= nxt.bbox[0] + 0.005 and _keyish(c) for c in cells):
+            break  # the answer of the label left of it
         lines.append(nxt)
     return lines
 
 
 def _is_value(cell: Cell) -> bool:
     return not cell.used and not closed_key(cell) and bool(cell.text.strip(" .:_-"))
+
+
+def _keyish(cell: Cell) -> bool:
+    return closed_key(cell) or label_like(cell)
+
+
+_UNIT = re.compile(r"^(%|[a-zµ]{1,3}\.?(/[a-zµ]{1,3}\.?)?)$", re.IGNORECASE)
+
+
+def _joins(group: list[Cell], nxt: Cell) -> bool:
+    """Is `nxt` the rest of the answer `group` ends with? OCR splits "84 mm" into two boxes:
+    a box a word space away, or a unit ("mm", "mg/cc", "%") after a number, belongs to it."""
+    last = group[-1]
+    gap = nxt.bbox[0] - last.bbox[2]
+    h = max(last.height, nxt.height)
+    if gap <= 0.8 * h:
+        return True
+    return gap <= 5.0 * h and last.text[-1:].isdigit() and bool(_UNIT.match(nxt.text))
+
+
+def _row(cells: list[Cell], key: Cell) -> list[Cell]:
+    """The boxes right of `key` on its row, left to right."""
+    return sorted((c for c in cells if c is not key and _same_row(key, c) and c.bbox[0] >= key.bbox[2] - 0.005),
+                  key=lambda c: c.bbox[0])
+
+
+def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
+    """The answers right of a label on its row: runs of value boxes (a number and its unit
+    are one answer), up to the next label. A grid row holds one answer per column."""
+    groups: list[list[Cell]] = []
+    right = key.bbox[2]
+    for c in _row(cells, key):
+        if c.bbox[0] - right > MAX_RIGHT_GAP or c.used or closed_key(c):
+            break
+        if groups and _joins(groups[-1], c):
+            groups[-1].append(c)
+        elif label_like(c) and not (closed and not groups):
+            break
+        elif not c.text.strip(" .:_-"):
+            right = c.bbox[2]
+            continue
+        else:
+            groups.append([c])
+        right = c.bbox[2]
+    return groups
+
+
+def _has_row_value(cells: list[Cell], cell: Cell) -> bool:
+    """A label followed on its row by a value box of its own (it is a key, not a value)."""
+    right = _right_neighbour(cells, cell)
+    return right is not None and not right.used and not _keyish(right)
 
 
 def _pair(key: Cell, values: list[Cell], confidence: float) -> KeyValue:
@@ -160,28 +217,128 @@ def _take(key: Cell, values: list[Cell]) -> None:
         v.used = True
 
 
+def _overlap(a: BBox, b: BBox) -> float:
+    return min(a[2], b[2]) - max(a[0], b[0])
+
+
+def _value_groups(cells: list[Cell]) -> list[list[Cell]]:
+    """Every answer box run of the page (see _joins), row by row, outside the labels."""
+    groups: list[list[Cell]] = []
+    prev: Cell | None = None
+    for c in cells:  # reading order: rows, each left to right
+        if _keyish(c) or not c.text.strip(" .:_-"):
+            prev = None
+            continue
+        if prev is not None and _same_row(prev, c) and _joins(groups[-1], c):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+        prev = c
+    return groups
+
+
+def _cell_above(cells: list[Cell], box: BBox, top: float, page: int, h: float) -> Cell | None:
+    """The nearest box above `top` whose column overlaps `box`'s."""
+    width = box[2] - box[0]
+    out = [c for c in cells if c.page == page and c.bbox[3] <= top + 0.3 * h and c.bbox[1] < top - 0.3 * c.height
+           and _overlap(c.bbox, box) > 0.2 * min(width, c.bbox[2] - c.bbox[0])]
+    return max(out, key=lambda c: (c.bbox[3], _overlap(c.bbox, box))) if out else None
+
+
+def _row_key(cells: list[Cell], group: list[Cell]) -> Cell | None:
+    """The nearest label left of an answer on its row."""
+    left = [c for c in cells if _same_row(group[0], c) and c.bbox[2] <= group[0].bbox[0] + 0.005 and _keyish(c)]
+    return max(left, key=lambda c: c.bbox[2]) if left else None
+
+
+def _heading(cells: list[Cell], head: Cell) -> str:
+    """A column heading's text, with the heading lines stacked right above it ("BWIT" over
+    "Suggestion"): label boxes that sit over this heading only."""
+    parts = [head.text]
+    top = head
+    while True:
+        up = _cell_above(cells, top.bbox, top.bbox[1], top.page, top.height)
+        if (up is None or up.used or not label_like(up) or top.bbox[1] - up.bbox[3] > 0.5 * top.height
+                or any(c is not head and _same_row(head, c) and _overlap(c.bbox, up.bbox) > 0 for c in cells)):
+            return " ".join(parts)
+        parts.insert(0, up.text)
+        top = up
+
+
+def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
+    """The heading over an answer in a table: the nearest label above its column, reached
+    through the column's other answers only, over the columns right of the row's own label."""
+    box = union_bbox([c.bbox for c in group])
+    h = max(c.height for c in group)
+    key = _row_key(cells, group)
+    top = box[1]
+    depth = 0
+    while True:
+        up = _cell_above(cells, box, top, group[0].page, h)
+        if up is None or top - up.bbox[3] > 3.5 * h:
+            return None
+        if _keyish(up):
+            break
+        top = up.bbox[1]
+        depth += 1
+    if (up.used or len(up.text.split()) > MAX_HEADING_WORDS or (key is not None and up.bbox[0] < key.bbox[2] - 0.005)
+            or _has_row_value(cells, up)):
+        return None
+    # A table shows itself: a heading row of several headings over answers, or a column of answers.
+    if depth == 0 and not any(c is not up and _same_row(up, c) and _keyish(c) and _heads_value(cells, c)
+                              for c in cells):
+        return None
+    return up
+
+
+def _heads_value(cells: list[Cell], head: Cell) -> bool:
+    below = _below(cells, head, head.bbox[0], head.bbox[2], max_gap=2.0)
+    return below is not None and not _keyish(below)
+
+
 def read_form_pairs(doc: Document) -> list[KeyValue]:
     cells = page_cells(doc)
     out: list[KeyValue] = []
+    headed = []
+    in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading
+    for group in _value_groups(cells):
+        head = _column_heading(cells, group)
+        if head is not None:
+            headed.append((head, group))
+            in_table.update(id(c) for c in group)
     for key in cells:
         if key.used:
             continue
         closed = closed_key(key)
         if not closed and not label_like(key):
             continue
-        right = _right_neighbour(cells, key)
-        if right is not None and _is_value(right) and (closed or not label_like(right)):
-            values = _continuation(cells, right) if closed and _wide(right) else [right]
-            _take(key, values)
-            out.append(_pair(key, values, 0.8 if closed else 0.55))
+        groups = _row_values(cells, key, closed)
+        if groups and closed and label_like(groups[0][0]) and _has_row_value(cells, groups[0][-1]):
+            groups = []  # "Adhesive:  Supplier(s) Swift": the next box is a label with its own value
+        # A label's first answer on its row is its own; more answers on the row are a table's
+        # row ("Length  99 mm  99 mm" under two column headings), else another label's.
+        groups = groups[:1] + [g for g in groups[1:] if id(g[0]) in in_table]
+        if groups:
+            first = groups[0]
+            if closed and len(first) == 1 and _wide(first[0]):
+                groups[0] = _continuation(cells, first[0])
+            key.used = True
+            for values in groups:
+                _take(key, values)
+                out.append(_pair(key, values, 0.8 if closed else 0.55))
             continue
-        if not closed:
+        if not closed or _right_neighbour(cells, key) is not None:
             continue
         # Nothing on its row: the answer is the box under the label, in its column (a wide
         # line is running text that may wrap onto more lines).
         below = _below(cells, key, key.bbox[0] - 0.01, key.bbox[2] + 0.1, max_gap=2.5)
-        if right is None and below is not None and _is_value(below) and below.bbox[0] >= key.bbox[0] - 0.03:
+        if below is not None and _is_value(below) and below.bbox[0] >= key.bbox[0] - 0.03:
             values = _continuation(cells, below) if _wide(below) else [below]
             _take(key, values)
             out.append(_pair(key, values, 0.6 if _wide(below) else 0.35))
+    for head, group in headed:
+        if not head.used:
+            pair = _pair(head, group, 0.45)
+            pair.key = _heading(cells, head)
+            out.append(pair)
     return out
