@@ -297,7 +297,15 @@ def _heads_value(cells: list[Cell], head: Cell) -> bool:
 
 
 def read_form_pairs(doc: Document) -> list[KeyValue]:
-    cells = page_cells(doc)
+    # Pairs never cross pages, and pairing looks at every box of its page: one page at a time
+    # keeps a 400-page document linear in pages instead of quadratic in its boxes.
+    by_page: dict[int, list[Cell]] = {}
+    for cell in page_cells(doc):
+        by_page.setdefault(cell.page, []).append(cell)
+    return [pair for cells in by_page.values() for pair in _page_pairs(cells)]
+
+
+def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
     out: list[KeyValue] = []
     headed = []
     in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading

@@ -76,8 +76,11 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     Wider gaps stay: they separate a label from a value in another column."""
     lines = sorted(lines, key=lambda ln: (ln.page, ln.bbox[0]))
     out: list[TextLine] = []
+    page_start = 0  # lines never merge across pages: compare with this page's lines only
     for ln in lines:
-        for o in out:
+        if out and out[-1].page != ln.page:
+            page_start = len(out)
+        for o in out[page_start:]:
             gap = ln.bbox[0] - o.bbox[2]
             if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
                 shift = len(o.text) + 1
