@@ -81,3 +81,37 @@ def test_company_line_with_its_registration_number_is_the_name_and_titles_end_th
     ])
     assert f["vendor_name"].normalized == "AEON CO. (M) BHD"
     assert f["vendor_address"].normalized == "3RD FLR, AEON TAMAN MALURI SC CHERAS, 55100 KUALA LUMPUR"
+
+
+def test_branch_line_and_registration_before_the_address_are_skipped():
+    f = _read([
+        (0.30, 0.060, "MYDIN MART SDN BHD"),
+        (0.30, 0.080, "CO-REG:860671-D"),
+        (0.30, 0.100, "MYDIN MART SRI MUDA"),
+        (0.30, 0.120, "4-20, JALAN RIA 25/62"),
+        (0.30, 0.140, "40400 SHAH ALAM"),
+        (0.30, 0.160, "T e l ： 0 3 - 4 1 4 2 4 5"),
+    ])
+    assert f["vendor_address"].normalized == "4-20, JALAN RIA 25/62 40400 SHAH ALAM"
+
+
+def test_a_street_line_over_the_postcode_is_no_branch_line():
+    f = _read([
+        (0.30, 0.060, "99 SPEED MART S/B"),
+        (0.30, 0.080, "TAMAN BERKELEY"),
+        (0.30, 0.100, "41150 KLANG, SELANGOR"),
+        (0.30, 0.120, "GST ID NO: 000181747712"),
+    ])
+    assert f["vendor_address"].normalized == "TAMAN BERKELEY 41150 KLANG, SELANGOR"
+
+
+def test_issuer_name_without_label_and_code_keeps_abbreviation_stop():
+    f = _read([(0.20, 0.060, "Dimiliki: banh mi cafe sdn bhd 1110644-W")])
+    assert f["vendor_name"].normalized == "banh mi cafe sdn bhd"
+    f = _read([(0.20, 0.060, "SYL ROASTED DELIGHTS SDN. BHD.")])
+    assert f["vendor_name"].normalized == "SYL ROASTED DELIGHTS SDN. BHD."
+
+
+def test_name_cut_in_two_on_one_row_is_joined():
+    f = _read([(0.10, 0.060, "F Y EAGLE"), (0.19, 0.060, "ENTERPRISE"), (0.30, 0.080, "NO. 42, JALAN PBS 14/11")])
+    assert f["vendor_name"].normalized == "F Y EAGLE ENTERPRISE"

@@ -5,6 +5,7 @@ the document's currency. Each gives a lower confidence than a labelled value."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from docproc.document import union_bbox
@@ -23,17 +24,21 @@ _TITLE_WORDS = re.compile(
 # Legal-form words: a line with one of them names a company.
 _LEGAL_FORM = re.compile(
     r"\b(inc|llc|ltd|limited|gmbh|ag|kg|co|corp|corporation|company|plc|s\.?a|s\.?a\.?s|b\.?v|n\.?v|"
-    r"sdn\.?\s*bhd|bhd|enterprise|trading|pte|pty|oy|ab|as|sarl|srl|spa)\b\.?",
+    r"sdn\.?\s*bhd|bhd|enterprise|trading|pte|pty|oy|ab|as|sarl|srl|spa)\b\.?|\bs/b\b",
     re.IGNORECASE,
 )
 _ADDRESS_STOP = re.compile(
     r"\b(tel|telephone|fax|phone|h/?p|gst|vat|receipt|cashier|date|www|e-?mail|bill|counter|table|guest\s*check)\b|@"
     r"|invo[il1]ce\b"  # also run together with the word before: "TAXINVOICE"
-    r"|\b0\d{1,2}[- ]?\d{3,4}[- ]?\d{4}\b|\+\d{2,3}[- ]?\d",  # a phone number
+    r"|\b0\d{1,2}[- ]?\d{3,4}[- ]?\d{4}\b|\+\d{2,3}[- ]?\d"  # a phone number
+    r"|\b\d{3,4}[ -]\d{2,4}[ -]\d{3,4}\b",  # one in three groups ("1800 88 1231")
     re.IGNORECASE)
 # A company registration line under a name: "(CO.REG : 933109-X)", "Company No: 002643278-A", "(1234-X)".
-_REG_WORDS = r"\b(co\.?\s*r[ea]g|company\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
-_REGISTRATION = re.compile(_REG_WORDS + r"|^[\s(]*[\w-]*\d[\w-]*[)\s.]*$", re.IGNORECASE)
+# ("CO-REG:", OCR's "CO.RFG", "(Co. No. 113825-W)")
+_REG_WORDS = r"\b(co[.-]?\s*r[ef]g|co\.\s*no|company\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
+# ... or a bare code, labelled or not ("822737-X", "Site: 2395").
+_REGISTRATION = re.compile(_REG_WORDS + r"|^[\s(]*[\w-]*\d[\w-]*[)\s.]*$|^\s*[A-Za-z]+\s*[:#]\s*\d+\s*$",
+                           re.IGNORECASE)
 _REGISTRATION_LABEL = re.compile(_REG_WORDS, re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]")
 
@@ -100,9 +105,9 @@ _LEGAL_START = re.compile(r"^\s*(?:\(|" + _LEGAL_FORM.pattern + ")", re.IGNORECA
 def _adjacent(upper: TextLine, lower: TextLine) -> bool:
     """Two lines of one printed name: stacked with no gap, of about the same size."""
     h = max(upper.height, lower.height)
-    # OCR boxes of tightly set lines overlap a little.
-    return (upper.page == lower.page and -0.3 * h <= lower.bbox[1] - upper.bbox[3] <= 0.6 * h
-            and min(upper.height, lower.height) >= 0.7 * h)
+    # OCR boxes of tightly set lines overlap, up to about half a line (not one row, though).
+    return (upper.page == lower.page and -0.6 * h <= lower.bbox[1] - upper.bbox[3] <= 0.6 * h
+            and lower.cy - upper.cy >= 0.3 * h and min(upper.height, lower.height) >= 0.7 * h)
 
 
 def name_lines(view: DocView, line: TextLine) -> list[TextLine]:
@@ -113,6 +118,11 @@ def name_lines(view: DocView, line: TextLine) -> list[TextLine]:
     if (prev is not None and _LEGAL_START.search(line.text) and _adjacent(prev, line) and _is_name_like(prev)
             and not _TITLE_WORDS.search(prev.text) and not prev.text.islower()):
         lines.insert(0, prev)
+    # OCR may cut a wide name on one row into pieces ("F Y EAGLE" | "ENTERPR ISE").
+    for o in view.right_of(line, max_gap=3 * line.height)[:1]:
+        if (abs(o.height - line.height) <= 0.3 * line.height and _is_name_like(o)
+                and not _TITLE_WORDS.search(o.text) and not o.text.islower()):
+            lines.append(o)
     # The name goes on where its line breaks off: after "&", "and", "-", or inside a bracket
     # ("ENTERPRISE (SETIA" / "ALAM) SDN BHD").
     while len(lines) < 4:
@@ -128,16 +138,60 @@ def name_lines(view: DocView, line: TextLine) -> list[TextLine]:
     return lines
 
 
+_NAME_LABEL = re.compile(r"^\s*[A-Za-z]+\s*:\s*(?=\S)")  # "Dimiliki: BANH MI CAFE SDN BHD" (owned by)
+_BARE_CODE = re.compile(r"\s+\(?\d{4,}-?[A-Z]\)?\s*$")  # "99 SPEED MART S/B 519537-X)"
+
+
+def _name_text(text: str) -> str:
+    """The printed name without what is printed around it: a label before it, a registration
+    number after it, trailing punctuation (a full stop stays after abbreviations: "SDN. BHD.")."""
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    bare = _BARE_CODE.sub("", _NAME_LABEL.sub("", text))
+    text = bare if len(_LETTERS.findall(bare)) >= 3 else text
+    out = text.strip(" .:-")
+    words = out.split()
+    if text.rstrip().endswith(".") and any(re.fullmatch(r"[A-Za-z]{1,4}\.", w) for w in words[:-1]):
+        out += "."
+    return out
+
+
 def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | None:
     line = issuer_line(view, avoid)
     if line is None:
         return None
     lines = name_lines(view, line)
-    text = " ".join(ln.text.strip() for ln in lines).strip(" .:-")
+    text = _name_text(" ".join(ln.text.strip() for ln in lines))
     cand = _candidate(spec, lines[0], Value(0, len(lines[0].text), text, clean_name(text)), 0.5, "issuer line")
     if len(lines) > 1:
         cand.box = union_bbox([ln.bbox for ln in lines])
     return cand
+
+
+def _plain(text: str) -> str:
+    """Text as a pattern should see it: compatibility forms folded ("：" is ":"), and a line
+    printed letter by letter ("T e l ： 0 3 - 4 1") closed up."""
+    text = unicodedata.normalize("NFKC", text)
+    tokens = text.split()
+    if len(tokens) >= 4 and sum(len(t) == 1 for t in tokens) >= 0.7 * len(tokens):
+        return "".join(tokens)
+    return text
+
+
+_HOUSE_NUMBER = re.compile(r"^\s*(?:no\b|lot\b|unit\b|\d{1,4}(?!\d))", re.IGNORECASE)  # not a postcode
+
+
+def _branch_line(view: DocView, line: TextLine, column) -> bool:
+    """A line between the name and the address that names the branch or the shop's trade
+    ("MYDIN MART SRI MUDA", "BISTRO & CAFE"): no digit, no comma, and the next line starts
+    with the house number."""
+    if re.search(r"[\d,]", line.text):
+        return False
+    for _ in range(3):
+        nxt = view.below(line, column, max_lines=2.5)
+        if not nxt or not _REGISTRATION.search(nxt[0].text):
+            break
+        line = nxt[0]  # a registration number under the branch name
+    return bool(nxt) and bool(_HOUSE_NUMBER.search(nxt[0].text))
 
 
 def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=None) -> Candidate | None:
@@ -152,8 +206,11 @@ def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=No
         ln = current = below[0]
         if not picked and (_REGISTRATION.search(ln.text) or (find_dates(ln.text) and len(ln.text.split()) <= 5)):
             continue  # a registration number (or a printed date) between the name and the address
-        if _ADDRESS_STOP.search(ln.text) or find_dates(ln.text) or _REGISTRATION_LABEL.search(ln.text):
+        plain = _plain(ln.text)
+        if _ADDRESS_STOP.search(plain) or find_dates(ln.text) or _REGISTRATION_LABEL.search(plain):
             break
+        if not picked and _branch_line(view, ln, column or name_line.bbox):
+            continue
         picked.append(ln)
         if len(picked) >= 5:
             break
