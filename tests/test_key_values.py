@@ -93,3 +93,14 @@ def test_wrapped_answer_stops_at_the_next_labels_answer():
 def test_a_name_is_not_a_label():
     p = page(1, [(0.1, 0.10, "L. E. GRAVELY"), (0.5, 0.10, "1-11-84")])
     assert _pairs(p) == []
+
+
+def test_a_lone_heading_over_an_answer_is_not_a_column():
+    # A column heading shows itself in a heading row: a lone phrase over a value is a title.
+    p = page(1, [(0.5, 0.10, "Weights"), (0.5, 0.12, "245 mg")])
+    assert _pairs(p) == []
+
+
+def test_a_colon_label_does_not_take_the_label_under_it():
+    p = page(1, [(0.1, 0.10, "Tipping Paper:"), (0.1, 0.12, "Supplier Name"), (0.1, 0.30, "Remarks:")])
+    assert _pairs(p) == []

@@ -285,7 +285,7 @@ def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
             or _has_row_value(cells, up)):
         return None
     # A table shows itself: a heading row of several headings over answers, or a column of answers.
-    if depth == 0 and not any(c is not up and _same_row(up, c) and _keyish(c) and _heads_value(cells, c)
+    if not any(c is not up and _same_row(up, c) and _keyish(c) and _heads_value(cells, c)
                               for c in cells):
         return None
     return up
@@ -339,8 +339,9 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
             continue
         # Nothing on its row: the answer is the box under the label, in its column (a wide
         # line is running text that may wrap onto more lines).
-        below = _below(cells, key, key.bbox[0] - 0.01, key.bbox[2] + 0.1, max_gap=2.5)
-        if below is not None and _is_value(below) and below.bbox[0] >= key.bbox[0] - 0.03:
+        below = _below(cells, key, key.bbox[0] - 0.01, key.bbox[2] + 0.1, max_gap=1.2)
+        is_label = below is not None and label_like(below) and not _wide(below)
+        if below is not None and _is_value(below) and not is_label and below.bbox[0] >= key.bbox[0] - 0.03:
             values = _continuation(cells, below) if _wide(below) else [below]
             _take(key, values)
             out.append(_pair(key, values, 0.6 if _wide(below) else 0.35))
