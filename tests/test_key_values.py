@@ -104,3 +104,16 @@ def test_a_lone_heading_over_an_answer_is_not_a_column():
 def test_a_colon_label_does_not_take_the_label_under_it():
     p = page(1, [(0.1, 0.10, "Tipping Paper:"), (0.1, 0.12, "Supplier Name"), (0.1, 0.30, "Remarks:")])
     assert _pairs(p) == []
+
+
+def test_a_label_over_two_lines_is_one_key():
+    p = page(1, [
+        (0.1, 0.10, "STRENGTH"), (0.4, 0.10, "4.31"),
+        (0.1, 0.115, "(7=Stronger)"),
+        (0.1, 0.20, "Perforation Type"),
+        (0.1, 0.215, "and No. of lines"), (0.4, 0.215, "12"),
+        (0.1, 0.30, "(1) YEAR COVERED:"), (0.4, 0.30, "1985"),
+        (0.1, 0.315, "(2) BRAND NAME:"), (0.4, 0.315, "LUCKY STRIKE"),
+    ])
+    assert _pairs(p) == [("STRENGTH (7=Stronger)", "4.31"), ("Perforation Type and No. of lines", "12"),
+                         ("(1) YEAR COVERED:", "1985"), ("(2) BRAND NAME:", "LUCKY STRIKE")]

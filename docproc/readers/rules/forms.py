@@ -28,6 +28,7 @@ class Cell:
     confidence: float
     words: list[tuple[str, BBox]] = field(default_factory=list)
     used: bool = False
+    joined_label: bool = False  # a label printed over two lines, judged by its first line
 
     @property
     def height(self) -> float:
@@ -99,6 +100,8 @@ _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 def label_like(cell: Cell) -> bool:
     """A short phrase of words (no digits, not a sentence) that reads as a printed label:
     "Supplier(s)", "Tobacco Rod Length", "DATE"."""
+    if cell.joined_label:
+        return True
     words = cell.text.split()
     if not plausible_key(cell.text) or len(words) > 6 or cell.text.endswith((",", ";")):
         return False
@@ -305,7 +308,53 @@ def read_form_pairs(doc: Document) -> list[KeyValue]:
     return [pair for cells in by_page.values() for pair in _page_pairs(cells)]
 
 
+def _label_tail(cells: list[Cell], key: Cell) -> Cell | None:
+    """The second line of a label printed over two lines: right under it, at its left edge,
+    and reading on from it ("Perforation Type" / "and No. of lines", "STRENGTH" / "(7=Stronger)")."""
+    h = key.height
+    for c in cells:
+        if (c is not key and 0 <= c.bbox[1] - key.bbox[3] + 0.3 * h <= 0.9 * h
+                and abs(c.bbox[0] - key.bbox[0]) <= 0.03 and _reads_on(c.text) and not closed_key(c)
+                and not (_has_row_value(cells, key) and _own_row_value(cells, c, key))):
+            return c
+    return None
+
+
+def _own_row_value(cells: list[Cell], cell: Cell, other: Cell) -> bool:
+    """`cell` has a value on its row that is not rather on `other`'s row."""
+    right = _right_neighbour(cells, cell)
+    return (right is not None and not _keyish(right)
+            and abs(right.cy - cell.cy) < abs(right.cy - other.cy))
+
+
+def _reads_on(text: str) -> bool:
+    """"(7=Stronger)", "and No. of lines": a label's second line, not an answer ("(224)", "mm")."""
+    words = text.split()
+    if len(words) > MAX_KEY_WORDS or text.endswith((".", ",", ";")):
+        return False
+    if text.startswith("("):
+        return sum(ch.isalpha() for ch in text) >= 3
+    return text[:1].islower() and len(words) >= 2
+
+
+def _join_label_lines(cells: list[Cell]) -> list[Cell]:
+    out: list[Cell] = []
+    tails: set[int] = set()
+    for c in cells:
+        if id(c) in tails:
+            continue
+        own = _keyish(c) and not any(_same_row(c, o) and o.bbox[2] <= c.bbox[0] + 0.005 and closed_key(o) for o in cells)
+        tail = _label_tail(cells, c) if own else None  # (not the answer of a label left of it)
+        if tail is not None and id(tail) not in tails:
+            tails.add(id(tail))
+            c = Cell(c.page, f"{c.text} {tail.text}", union_bbox([c.bbox, tail.bbox]),
+                     min(c.confidence, tail.confidence), c.words + tail.words, joined_label=label_like(c))
+        out.append(c)
+    return out
+
+
 def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
+    cells = _join_label_lines(cells)
     out: list[KeyValue] = []
     headed = []
     in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading
