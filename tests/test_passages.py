@@ -44,3 +44,23 @@ def test_jurisdiction_named_as_a_state_is_surer_than_a_bare_name():
     bare = passages.jurisdiction("This Agreement is governed by the laws of England, without regard to conflicts.")
     assert named.value == "Oregon" and bare.value == "England"
     assert named.score >= 0.9 > bare.score
+
+
+def test_parties_after_a_parties_heading_and_names_ending_without_a_comma():
+    text = ("AGREEMENT PARTIES: Jane Q. Doe (“EMPLOYEE”) and ACME, Inc., divisions, subsidiaries and affiliates. "
+            "(“ACME”): RECITALS: A. This Agreement")
+    assert [h.normalized for h in passages.parties(text)] == ["Jane Q. Doe", "ACME Inc."]
+    text = ("This Agreement is entered into by and between ZEPHYR CORPORATION having its place of business at "
+            "1 Main Street (hereinafter ZEPHYR) and Blue Sky Holdings, Inc a Delaware corporation (“Blue”). "
+            "WHEREAS the parties agree.")
+    assert [h.normalized for h in passages.parties(text)] == ["ZEPHYR CORPORATION", "Blue Sky Holdings Inc."]
+
+
+def test_letter_agreement_parties_from_its_head_and_first_sentence():
+    text = ("CONFIDENTIALITY AGREEMENT LOGO Northwind Traders, LLC 1 Harbor Road Boston, MA 02110 March 1, 2011 "
+            "Attention: J. Smith Ladies and Gentlemen: You have requested information regarding Contoso Coffee "
+            "Company, Inc. (the “Company”) in connection with a possible transaction.")
+    assert passages.parties(text) == []
+    got = passages.letter_parties(text)
+    assert [h.normalized for h in got] == ["Northwind Traders LLC", "Contoso Coffee Company Inc."]
+    assert passages.letter_parties("This Agreement is between Acme Inc. and Bob.") == []

@@ -23,12 +23,17 @@ _EFFECTIVE = re.compile(
     r"made\s+(?:and\s+entered\s+into\s+)?(?:as\s+of|on|this)|as\s+of)\s*[:(\"“]?",
     re.IGNORECASE,
 )
-_BETWEEN = re.compile(r"\b(?:by\s+and\s+)?(?:between|among)\s*:?\s+", re.IGNORECASE)
+_BETWEEN = re.compile(r"\b(?:by\s+and\s+)?(?:between|among)\s*:?\s+|\bPARTIES\s*:\s*", re.IGNORECASE)
 _TERM = re.compile(r"\b(?:term|period)\s+(?:of|shall\s+be|is)\s+", re.IGNORECASE)
 # Where a party's name ends: its description or defined-term bracket.
 _PARTY_END = re.compile(
     r"\s*(?:\(|“|\"|,\s*an?\s|,\s+(?:having|with|whose|located|residing|organized|"
-    r"incorporated|its|of|on\s+behalf)\b|,?\s+(?:hereinafter|herein|together|each)\b|\s+\(the\b)",
+    r"incorporated|its|of|on\s+behalf|divisions|subsidiaries|affiliates)\b|,?\s+(?:hereinafter|herein|together|each|including|collectively)\b|\s+\(the\b"
+    # without a comma: "AEROSONIC CORPORATION having its ...", "Cisco Systems, Inc. a California corporation"
+    r"|,?\s+(?:having|whose|located|residing|organized|d/b/a|dba)\b|\s+with\s+(?:its|a|an|offices)\b"
+    r"|,?\s+an?\s+(?:[A-Z][A-Za-z]+\s+){1,3}(?i:corporation|company|limited|partnership|bank|association|trust)\b"
+    r"|(?<!\b[A-Z])(?<!Inc)(?<!Ltd)(?<!Corp)(?<!\bCo)(?<!\bJr)(?<!\bSr)(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bSt)"
+    r"\.\s+(?=[A-Z][a-z]+\s+[a-z]))",  # a sentence ends
 )
 _DROP_WORDS = {"This", "The", "Such", "Each", "Any", "Recipient", "Company"}
 
@@ -152,7 +157,7 @@ def term(text: str) -> PassageHit | None:
 
 # How the ground truth convention writes a legal form: "Inc." not "Incorporated", "LLC" and
 # "LP" without dots, "and" for "&" (rules of spelling, not names).
-_FORMS = [(re.compile(r"\bIncorporated\b\.?"), "Inc."), (re.compile(r"\bL\.L\.C\.?"), "LLC"),
+_FORMS = [(re.compile(r"\bIncorporated\b\.?"), "Inc."), (re.compile(r"\b(?i:inc)$"), "Inc."), (re.compile(r"\bL\.L\.C\.?"), "LLC"),
           (re.compile(r"\bL\.P\.?"), "LP"), (re.compile(r"\s*&\s*"), " and ")]
 _LEGAL_FORM = re.compile(r"\b(?:Inc\.?|LLC|LP|Corporation|Corp\.?|Company|Co\.|Ltd\.?|Limited|N\.A\.|plc|GmbH|AG|S\.A\.)$")
 
@@ -197,3 +202,56 @@ def parties(text: str) -> list[PassageHit]:
             # "between Acme, Inc. (the "Company") and the undersigned": one named party.
             return [PassageHit(out[0].value, out[0].normalized, out[0].start, out[0].end, 0.5)]
     return []
+
+
+# A letter agreement names its parties in its head (letterhead, addressee) and in the first
+# sentence after the salutation ("... regarding Buckeye Technologies Inc. (the “Company”)").
+_SALUTATION = re.compile(r"\b(?:Ladies\s+and\s+Gentlemen|Dear\s+(?:Sirs?|Madam|Mr\.|Ms\.|Mrs\.|Dr\.|[A-Z][a-z]+))\b")
+_FORM_WORD = re.compile(r"^(?:Inc\.?|LLC|L\.L\.C\.|LP|L\.P\.|LLP|Corporation|Corp\.?|Company|Co\.|Ltd\.?|Limited|"
+                        r"plc|PLC|N\.V\.|B\.V\.|AG|GmbH|S\.A\.|INC\.?|CORPORATION|COMPANY|LIMITED)$")
+_NAME_WORD = re.compile(r"^(?:[A-Z][\w.'’&/-]*|&|and|of)$")
+# Words of a letter's head that are not part of a name before them.
+_HEAD_WORDS = {"LOGO", "CONFIDENTIAL", "STRICTLY", "PERSONAL", "PRIVILEGED", "AND", "Attn", "Attention", "Re", "RE",
+               "To", "CEO", "President", "Officer", "Director", "Exhibit", "EXHIBIT", "Agreement", "AGREEMENT",
+               "The", "This", "Dear", "Gentlemen", "Ladies"}
+
+
+def _companies(text: str, base: int) -> list[PassageHit]:
+    """Names that end in a legal form: up to five capitalised words before "Inc.", "LLC"..."""
+    out: list[PassageHit] = []
+    tokens = list(re.finditer(r"[^\s,]+", text))
+    for k, tok in enumerate(tokens):
+        if not _FORM_WORD.match(tok.group(0)):
+            continue
+        if k + 1 < len(tokens) and _FORM_WORD.match(tokens[k + 1].group(0)):
+            continue  # "Caribou Coffee Company, Inc.": the name ends at the last form word
+        j = k
+        while j > 0 and k - j < 6 and _NAME_WORD.match(tokens[j - 1].group(0)) \
+                and tokens[j - 1].group(0).strip(".") not in _HEAD_WORDS \
+                and not (_FORM_WORD.match(tokens[j - 1].group(0)) and k - j >= 1):
+            j -= 1
+        while j < k and tokens[j].group(0) in {"&", "and", "of"}:
+            j += 1
+        if j == k:
+            continue
+        name = _clean_party(text[tokens[j].start(): tok.end()])
+        if name and not any(h.value.lower() == name.lower() for h in out):
+            out.append(PassageHit(name, name, base + tokens[j].start(), base + tok.end(), 0.5))
+    return out
+
+
+def letter_parties(text: str) -> list[PassageHit]:
+    """The parties of a letter agreement: the companies in its head before the salutation and,
+    while fewer than two, those of the first sentence after it."""
+    m = _SALUTATION.search(text[:4000])
+    if m is None:
+        return []
+    head_start = max(0, m.start() - 600)
+    found = _companies(text[head_start: m.start()], head_start)
+    body = text[m.end(): m.end() + 400]
+    for hit in _companies(body, m.end()):
+        if len(found) >= 2:
+            break
+        if not any(h.value.lower() == hit.value.lower() for h in found):
+            found.append(hit)
+    return found[:2]
