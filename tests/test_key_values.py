@@ -117,3 +117,12 @@ def test_a_label_over_two_lines_is_one_key():
     ])
     assert _pairs(p) == [("STRENGTH (7=Stronger)", "4.31"), ("Perforation Type and No. of lines", "12"),
                          ("(1) YEAR COVERED:", "1985"), ("(2) BRAND NAME:", "LUCKY STRIKE")]
+
+
+def test_a_label_takes_an_answer_in_another_case_style():
+    # A printed label and a typed answer differ in case; two headings side by side do not.
+    p = page(1, [
+        (0.1, 0.10, "Brand"), (0.3, 0.10, "BELAIR"),
+        (0.1, 0.20, "QUANTITY"), (0.4, 0.20, "DESCRIPTION"),
+    ])
+    assert _pairs(p) == [("Brand", "BELAIR")]

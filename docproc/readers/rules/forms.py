@@ -363,6 +363,7 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         if head is not None:
             headed.append((head, group))
             in_table.update(id(c) for c in group)
+    headings = {id(head) for head, _ in headed}
     for key in cells:
         if key.used:
             continue
@@ -370,6 +371,11 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         if not closed and not label_like(key):
             continue
         groups = _row_values(cells, key, closed)
+        if not groups and not closed:
+            right = _right_neighbour(cells, key)
+            if (right is not None and not right.used and label_like(right) and id(right) not in headings
+                    and not _has_row_value(cells, right) and key.text.isupper() != right.text.isupper()):
+                groups = [[right]]  # "Brand  BELAIR": the box after a label is its answer
         if groups and closed and label_like(groups[0][0]) and _has_row_value(cells, groups[0][-1]):
             groups = []  # "Adhesive:  Supplier(s) Swift": the next box is a label with its own value
         # A label's first answer on its row is its own; more answers on the row are a table's
