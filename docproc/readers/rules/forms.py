@@ -287,9 +287,9 @@ def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
     if (up.used or len(up.text.split()) > MAX_HEADING_WORDS or (key is not None and up.bbox[0] < key.bbox[2] - 0.005)
             or _has_row_value(cells, up)):
         return None
-    # A table shows itself: a heading row of several headings over answers, or a column of answers.
-    if not any(c is not up and _same_row(up, c) and _keyish(c) and _heads_value(cells, c)
-                              for c in cells):
+    # A table shows itself by a heading row: several headings over answers (a lone phrase over
+    # a value is more often a title than a heading).
+    if not any(c is not up and _same_row(up, c) and _keyish(c) and _heads_value(cells, c) for c in cells):
         return None
     return up
 
