@@ -52,3 +52,46 @@ def test_amount_with_the_next_cells_label_glued_on():
         (0.64, 0.894, "NET TOTAL"), (0.83, 0.894, "$1,394.00"),
     ])
     assert f["gross_amount"].normalized == "1640.00"
+
+
+def test_flight_range_next_to_a_label_gives_both_ends():
+    f = _read([
+        (0.10, 0.100, "Flight:"), (0.20, 0.100, "12/30/19 - 3/29/20"),
+        (0.10, 0.130, "Print Date 02/11/20"),
+    ])
+    assert f["flight_start"].normalized == "2019-12-30"
+    assert f["flight_end"].normalized == "2020-03-29"
+
+
+def test_flight_range_below_a_heading_and_compact_month_dates():
+    f = _read([
+        (0.50, 0.100, "Contract Dates"),
+        (0.50, 0.115, "Apr16/20 - Apr22/20"),
+    ])
+    assert f["flight_start"].normalized == "2020-04-16"
+    assert f["flight_end"].normalized == "2020-04-22"
+
+
+def test_order_flight_beats_invoice_period_and_grid_week_headings():
+    f = _read([
+        (0.70, 0.100, "Invoice Period 01/13/20 - 01/19/20"),
+        (0.70, 0.200, "Order Flight"), (0.80, 0.200, "01/18/20 - 01/24/20"),
+        (0.05, 0.400, "Start Date End Date"), (0.05, 0.415, "01/13/20 01/19/20"),
+        (0.05, 0.450, "Start Date End Date"), (0.05, 0.465, "01/13/20 01/19/20"),
+        (0.05, 0.500, "Start Date End Date"), (0.05, 0.515, "01/20/20 01/26/20"),
+    ])
+    assert f["flight_start"].normalized == "2020-01-18"
+    assert f["flight_end"].normalized == "2020-01-24"
+
+
+def test_date_ranges_reader():
+    from docproc.normalize import Context
+    from docproc.readers.rules.values import find_date_ranges
+
+    ctx = Context(date_order="MDY")
+    got = find_date_ranges("Dates: Apr16/20 - Apr22/20", ctx)
+    assert [(a.normalized, b.normalized) for a, b in got] == [("2020-04-16", "2020-04-22")]
+    got = find_date_ranges("3/9/2020 thru 3/15/2020", ctx)
+    assert [(a.normalized, b.normalized) for a, b in got] == [("2020-03-09", "2020-03-15")]
+    assert find_date_ranges("Week: 09/21/20 09/27/20", ctx) == []  # no joiner: two dates, no period
+    assert find_date_ranges("03/15/20 - 03/09/20", ctx) == []  # backwards: not a period

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from docproc.document import BBox, FieldValue
 from docproc.normalize import normalize_id
 from docproc.readers.rules.labels import LabelHit
-from docproc.readers.rules.values import Value, extract
+from docproc.readers.rules.values import Value, extract, find_date_ranges
 from docproc.readers.rules.view import DocView, TextLine
 from docproc.schemas import FieldSpec
 
@@ -169,6 +169,33 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
 
 
 HEADER_ROW = 0.8
+
+
+def range_near_label(view: DocView, spec: FieldSpec, hit: LabelHit, which: int) -> list[Candidate]:
+    """A period ("Flight 3/1/16 - 3/7/16") in the places a label points to: the rest of its
+    line, the next cell on its row, the line under it. `which` picks the first (0) or the
+    last (1) date of the period."""
+    out: list[Candidate] = []
+    line = hit.line
+    for a, b in find_date_ranges(line.text[hit.end:], view.ctx)[:1]:
+        out.append(Candidate(spec.name, (a, b)[which], line, hit.end, hit.score * SAME_LINE, "date range"))
+    if out:
+        return out
+    for k, o in enumerate(view.right_of(line, max_gap=0.8)[:2]):
+        if is_label_line(view, o):
+            break
+        for a, b in find_date_ranges(o.text, view.ctx)[:1]:
+            out.append(Candidate(spec.name, (a, b)[which], o, 0, hit.score * RIGHT_CELL * (0.9**k), "date range"))
+        if out:
+            return out
+    label_box = line.span_bbox(hit.start, hit.end)
+    for o in view.below(line, label_box)[:1]:
+        col = _column_text(o, label_box[0], max(label_box[2], label_box[0] + 0.15))
+        if col is None:
+            continue
+        for a, b in find_date_ranges(col[0], view.ctx)[:1]:
+            out.append(Candidate(spec.name, (a, b)[which], o, col[1], hit.score * BELOW, "date range"))
+    return out
 
 
 def _header_row(line: TextLine, hit: LabelHit, label_box: BBox, below: TextLine) -> bool:

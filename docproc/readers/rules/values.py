@@ -57,6 +57,44 @@ def _spaced_dates(text: str, ctx: Context) -> list:
     return out
 
 
+# Order systems print "Apr16/20" or "Apr 16/20": a month name, the day, a slash and the year.
+_MONTH_DAY_YEAR = re.compile(
+    r"(?<![A-Za-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s?(\d{1,2})\s?/\s?(\d{4}|\d{2})(?![\d/])",
+    re.IGNORECASE)
+_MONTH_NO = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
+
+
+def _month_day_year(text: str) -> list:
+    out = []
+    for m in _MONTH_DAY_YEAR.finditer(text):
+        year = int(m.group(3)) + (2000 if len(m.group(3)) == 2 else 0)
+        got = find_dates(f"{year:04d}-{_MONTH_NO[m.group(1).lower()]:02d}-{int(m.group(2)):02d}")
+        if got:
+            out.append(Span(m.start(), m.end(), m.group(0), got[0].normalized))
+    return out
+
+
+def find_all_dates(text: str, ctx: Context) -> list:
+    """The dates of `text`, left to right, in any of the shapes the reader knows."""
+    compact = _month_day_year(text)
+    found = [d for d in find_dates(text, ctx.date_order) if not any(c.start < d.end and d.start < c.end for c in compact)]
+    return sorted(found + compact, key=lambda d: d.start) or _spaced_dates(text, ctx)
+
+
+# Two dates joined by a dash, "to", "thru" or "through": a period ("3/1/16 - 3/7/16").
+_RANGE_JOIN = re.compile(r"\s*(?:-{1,2}|–|—|~|to|thru|through|until|till)\s*", re.IGNORECASE)
+
+
+def find_date_ranges(text: str, ctx: Context) -> list[tuple[Value, Value]]:
+    """Every "first date - last date" pair in `text` whose first date is not after its last."""
+    dates = find_all_dates(text, ctx)
+    out = []
+    for a, b in zip(dates, dates[1:]):
+        if _RANGE_JOIN.fullmatch(text[a.end:b.start]) and str(a.normalized) <= str(b.normalized):
+            out.append((Value(a.start, a.end, a.text, a.normalized), Value(b.start, b.end, b.text, b.normalized)))
+    return out
+
+
 def _is_sentence(text: str) -> bool:
     """Running text, not a name or an address: many words, most of them lowercase, or a
     fragment that starts with punctuation."""
@@ -70,7 +108,7 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
     below it), or None when `text` holds no valid value of that type."""
     kind = spec.value_type
     if kind == "date":
-        found = find_dates(text, ctx.date_order) or _spaced_dates(text, ctx)
+        found = find_all_dates(text, ctx)
         if not found:
             return None
         s = found[-1] if _wants_last(spec) else found[0]
