@@ -126,3 +126,12 @@ def test_a_label_takes_an_answer_in_another_case_style():
         (0.1, 0.20, "QUANTITY"), (0.4, 0.20, "DESCRIPTION"),
     ])
     assert _pairs(p) == [("Brand", "BELAIR")]
+
+
+def test_running_text_under_a_heading_row_is_not_a_column_answer():
+    p = page(1, [
+        (0.1, 0.10, "CODE"), (0.5, 0.10, "PRICE"),
+        (0.1, 0.12, "fixed price of the study, the tests will be run"), (0.5, 0.20, "$20.00"),
+        (0.5, 0.12, "$10.00"),
+    ])
+    assert _pairs(p) == [("PRICE", "$10.00")]

@@ -271,6 +271,8 @@ def _heading(cells: list[Cell], head: Cell) -> str:
 def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
     """The heading over an answer in a table: the nearest label above its column, reached
     through the column's other answers only, over the columns right of the row's own label."""
+    if any(_wide(c) for c in group):
+        return None
     box = union_bbox([c.bbox for c in group])
     h = max(c.height for c in group)
     key = _row_key(cells, group)
