@@ -135,3 +135,8 @@ def test_running_text_under_a_heading_row_is_not_a_column_answer():
         (0.5, 0.12, "$10.00"),
     ])
     assert _pairs(p) == [("PRICE", "$10.00")]
+
+
+def test_a_colon_label_does_not_take_the_next_label_and_its_answer():
+    p = page(1, [(0.1, 0.10, "ORGANIZER:"), (0.5, 0.10, "TELEPHONE."), (0.59, 0.10, "202/457-4850")])
+    assert _pairs(p) == [("TELEPHONE.", "202/457-4850")]

@@ -184,8 +184,8 @@ def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
             break
         if groups and _joins(groups[-1], c):
             groups[-1].append(c)
-        elif label_like(c) and not (closed and not groups):
-            break
+        elif label_like(c) and not (closed and not groups and not _has_row_value(cells, c)):
+            break  # the next label (a colon label's answer may look like one, unless it has its own)
         elif not c.text.strip(" .:_-"):
             right = c.bbox[2]
             continue
@@ -378,8 +378,6 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
             if (right is not None and not right.used and label_like(right) and id(right) not in headings
                     and not _has_row_value(cells, right) and key.text.isupper() != right.text.isupper()):
                 groups = [[right]]  # "Brand  BELAIR": the box after a label is its answer
-        if groups and closed and label_like(groups[0][0]) and _has_row_value(cells, groups[0][-1]):
-            groups = []  # "Adhesive:  Supplier(s) Swift": the next box is a label with its own value
         # A label's first answer on its row is its own; more answers on the row are a table's
         # row ("Length  99 mm  99 mm" under two column headings), else another label's.
         groups = groups[:1] + [g for g in groups[1:] if id(g[0]) in in_table]
