@@ -95,3 +95,13 @@ def test_date_ranges_reader():
     assert [(a.normalized, b.normalized) for a, b in got] == [("2020-03-09", "2020-03-15")]
     assert find_date_ranges("Week: 09/21/20 09/27/20", ctx) == []  # no joiner: two dates, no period
     assert find_date_ranges("03/15/20 - 03/09/20", ctx) == []  # backwards: not a period
+
+
+def test_gross_column_takes_its_totals_row_not_the_first_month():
+    f = _read([
+        (0.20, 0.500, "# of Spots"), (0.40, 0.500, "Gross Amount"), (0.55, 0.500, "Net Amount"),
+        (0.05, 0.520, "Sep 2020"), (0.40, 0.520, "$24,150.00"), (0.55, 0.520, "$20,527.50"),
+        (0.05, 0.540, "Oct 2020"), (0.40, 0.540, "$9,775.00"), (0.55, 0.540, "$8,308.75"),
+        (0.05, 0.560, "Totals"), (0.40, 0.560, "$33,925.00"), (0.55, 0.560, "$28,836.25"),
+    ])
+    assert f["gross_amount"].normalized == "33925.00"

@@ -16,7 +16,14 @@ from decimal import Decimal
 from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue, union_bbox
 from docproc.readers.rules import fallbacks, passages
-from docproc.readers.rules.candidates import Candidate, is_label_line, near_label, rank
+from docproc.readers.rules.candidates import (
+    Candidate,
+    column_total,
+    is_label_line,
+    near_label,
+    range_near_label,
+    rank,
+)
 from docproc.readers.rules.consistency import resolve_totals, rounded_total, tendered_total
 from docproc.readers.rules.form_rows import grid_rows
 from docproc.readers.rules.key_values import read_key_values
@@ -29,6 +36,33 @@ MIN_CONFIDENCE = 0.2
 # Digits OCR puts where a code's leading letter is: I->1, O->0, S->5, B->8, Z->2.
 _ICD_LEAD = {"1": "I", "0": "O", "5": "S", "8": "B", "2": "Z"}
 Answer = FieldValue | list[FieldValue] | None
+
+
+# The two ends of a period: "flight_start" and "flight_end", "valid_from" and "valid_to".
+_PERIOD_ENDS = {"start": "end", "begin": "end", "from": "to", "first": "last"}
+_QUERY_STOP = {"the", "a", "an", "of", "and", "or", "for", "to", "in", "on", "by", "date", "dates", "first", "last"}
+OFF_QUERY = 0.9  # a label none of whose words the field's query uses ("period" for a flight date)
+COLUMN_ROW = 0.8  # the first amount under a heading whose column ends in a totals row
+SINGLE_DATE = 0.9  # one date by a period's label says less than a printed "from - to" period
+REPEATED = 0.7  # a label printed on many rows is a grid column heading, not the document's
+
+
+def _period_partner(spec: FieldSpec, schema: Schema) -> tuple[FieldSpec, int] | None:
+    """The other end of the period `spec` is one end of, and which end `spec` is (0 first, 1 last)."""
+    words = spec.name.lower().split("_")
+    names = {f.name.lower(): f for f in schema.fields if f.value_type == "date"}
+    for k, w in enumerate(words):
+        for first, last in _PERIOD_ENDS.items():
+            if w in (first, last):
+                other = "_".join(words[:k] + [last if w == first else first] + words[k + 1:])
+                if other in names:
+                    return names[other], 0 if w == first else 1
+    return None
+
+
+def _query_words(spec: FieldSpec) -> set[str]:
+    words = re.findall(r"[a-z]+", f"{spec.query} {spec.name.replace('_', ' ')}".lower())
+    return {w for w in words if w not in _QUERY_STOP and len(w) > 2}
 
 
 def _drop_shadowed(hits: dict[str, list[LabelHit]]) -> None:
@@ -149,10 +183,50 @@ class _FieldReader:
                                   page=hit.line.page, bbox=box, source="rules", evidence="grid rows")
         return None
 
+    def _period(self, spec: FieldSpec) -> list[Candidate] | None:
+        """One end of a period: also the periods next to either end's labels ("Flight Dates
+        3/1/16 - 3/7/16"); labels the query does not speak of and grid headings weigh less.
+        None when the field is no end of a period."""
+        partner = _period_partner(spec, self.schema)
+        if partner is None:
+            return None
+        other, which = partner
+        own = {h.line.index for h in self.hits[spec.name][:12]}
+        hits: dict[int, LabelHit] = {}
+        for h in self.hits[spec.name] + self.hits[other.name]:
+            if h.line.index not in hits or h.score > hits[h.line.index].score:
+                hits[h.line.index] = h
+        query = _query_words(spec) | _query_words(other)
+        seen: dict[str, int] = {}  # on how many lines each label is printed
+        for h in hits.values():
+            seen[h.label] = seen.get(h.label, 0) + 1
+        out: list[Candidate] = []
+        for hit in sorted(hits.values(), key=lambda h: -h.score)[:12]:
+            got = range_near_label(self.view, spec, hit, which)
+            if hit.line.index in own:
+                for c in near_label(self.view, spec, hit):
+                    c.score *= SINGLE_DATE
+                    got.append(c)
+            for c in got:
+                if not set(hit.label.split()) & query:
+                    c.score *= OFF_QUERY
+                if seen[hit.label] >= 3:
+                    c.score *= REPEATED
+            out.extend(got)
+        return out
+
     def _labelled(self, spec: FieldSpec) -> list[Candidate]:
-        cands: list[Candidate] = []
-        for hit in self.hits[spec.name][:12]:
-            cands.extend(near_label(self.view, spec, hit))
+        cands = self._period(spec) if spec.value_type == "date" else None
+        if cands is None:
+            cands = []
+            for hit in self.hits[spec.name][:12]:
+                cands.extend(near_label(self.view, spec, hit))
+        if spec.value_type == "money" and any(k in spec.name for k in fallbacks.TOTAL_NAMES):
+            for c in [c for c in cands if c.how == "below"]:
+                total = column_total(self.view, spec, c)
+                if total is not None:  # the first row of a grid column is not the total
+                    c.score *= COLUMN_ROW
+                    cands.append(total)
         if spec.value_type == "money" and "gross" in f"{spec.name} {spec.query}".lower():
             for c in cands:  # "Net Total" is the amount after agency commission, not the gross
                 if re.search(r"\bnet\b", c.line.text, re.IGNORECASE) and "gross" not in c.line.text.lower():

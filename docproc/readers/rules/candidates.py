@@ -169,6 +169,27 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
 
 
 HEADER_ROW = 0.8
+_TOTAL_WORD = re.compile(r"\btotals?\b", re.IGNORECASE)
+
+
+def column_total(view: DocView, spec: FieldSpec, c: Candidate) -> Candidate | None:
+    """An amount found under a column heading ("Gross Amount" over one row per month) is
+    a row of a grid: the column's figure for the whole order is further down, on the row
+    a "Total(s)" label heads. None when the column has no such row."""
+    x0, _, x1, _ = c.bbox
+    last = c.line
+    for o in view.below(c.line, (x0 - 0.01, 0, x1 + 0.01, 0), max_lines=30):
+        if o.bbox[1] - last.bbox[3] > 4 * max(last.height, 0.005):
+            break  # the column has ended
+        col = _column_text(o, x0 - 0.01, x1 + 0.01)
+        v = extract(spec, col[0], view.ctx, whole_line=True) if col else None
+        if v is None:
+            continue
+        last = o
+        row = [ln for ln in view.lines if ln.page == o.page and abs(ln.cy - o.cy) < 0.6 * max(ln.height, o.height)]
+        if any(_TOTAL_WORD.search(ln.text) for ln in row):
+            return Candidate(spec.name, v, o, col[1], c.score, "column total")
+    return None
 
 
 def range_near_label(view: DocView, spec: FieldSpec, hit: LabelHit, which: int) -> list[Candidate]:
