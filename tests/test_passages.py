@@ -64,3 +64,13 @@ def test_letter_agreement_parties_from_its_head_and_first_sentence():
     got = passages.letter_parties(text)
     assert [h.normalized for h in got] == ["Northwind Traders LLC", "Contoso Coffee Company Inc."]
     assert passages.letter_parties("This Agreement is between Acme Inc. and Bob.") == []
+
+
+def test_jurisdiction_written_other_ways():
+    hit = passages.jurisdiction("12. This Agreement shall be governed in all respects, whether as to validity, construction, "
+                                "capacity, performance, or otherwise, by the laws of the State of Illinois, without regard.")
+    assert hit.value == "Illinois" and hit.score < 0.9
+    hit = passages.jurisdiction("The laws of the State of Delaware, without giving effect to principles of conflict of "
+                                "laws, govern all matters arising out of this Agreement.")
+    assert hit.value == "Delaware"
+    assert passages.jurisdiction("Employee lived in the State of Ohio under the laws of the State of Ohio.") is None

@@ -15,6 +15,12 @@ _JURISDICTION = re.compile(
     r"(?i:(?:governed|construed|interpreted|enforced)[^.;]{0,80}?\blaws?\s+of\s+(?:the\s+)?"
     r"((?:State|Commonwealth|Province|Republic|Kingdom|District)\s+of\s+)?)(" + _PROPER + ")",
 )
+# Written otherwise: "governed in all respects, whether as to validity, ..., by the laws of",
+# "the laws and public policies of", "determined in accordance with the laws of", "The laws of
+# the State of Delaware ... govern all matters": a named State, in a sentence about the law
+# that governs.
+_STATE_LAW = re.compile(r"(?i:\blaws?\b[^.;]{0,30}?\bof\s+the\s+(State|Commonwealth)\s+of\s+)(" + _PROPER + ")")
+_GOVERNS = re.compile(r"govern|constru|interpret|in\s+accordance\s+with|enforce", re.IGNORECASE)
 # Confidence of a governing-law clause: one that names "the State (Commonwealth...) of X" says
 # outright that X is a place; "the laws of X" alone may go on to a country or a court.
 JURISDICTION_NAMED, JURISDICTION_BARE = 0.95, 0.8
@@ -59,8 +65,18 @@ def joined(view: DocView, max_chars: int = 200_000) -> tuple[str, list[tuple[int
     return " ".join(parts), starts
 
 
+def _state_law(text: str):
+    """Matches of _STATE_LAW whose sentence speaks of the governing law."""
+    for m in _STATE_LAW.finditer(text):
+        a = max(text.rfind(". ", 0, m.start()), m.start() - 300, 0)
+        b = text.find(". ", m.end())
+        sentence = text[a: b if 0 <= b < m.end() + 200 else m.end() + 200]
+        if _GOVERNS.search(sentence):
+            yield m
+
+
 def jurisdiction(text: str) -> PassageHit | None:
-    for m in _JURISDICTION.finditer(text):
+    for m in list(_JURISDICTION.finditer(text)) + list(_state_law(text)):
         name = m.group(2)
         words = name.split()
         # Stop at words that are not part of a place name.
@@ -76,7 +92,7 @@ def jurisdiction(text: str) -> PassageHit | None:
             keep.append(w)
         name = " ".join(keep).rstrip(".,")
         if name and name.lower() not in {"the", "any", "such", "united"}:
-            score = JURISDICTION_NAMED if m.group(1) else JURISDICTION_BARE
+            score = JURISDICTION_BARE if m.re is _STATE_LAW or not m.group(1) else JURISDICTION_NAMED
             return PassageHit(name, name, m.start(2), m.start(2) + len(name), score)
     return None
 
