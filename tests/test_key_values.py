@@ -140,3 +140,13 @@ def test_running_text_under_a_heading_row_is_not_a_column_answer():
 def test_a_colon_label_does_not_take_the_next_label_and_its_answer():
     p = page(1, [(0.1, 0.10, "ORGANIZER:"), (0.5, 0.10, "TELEPHONE."), (0.59, 0.10, "202/457-4850")])
     assert _pairs(p) == [("TELEPHONE.", "202/457-4850")]
+
+
+def test_a_tick_answers_the_option_next_to_it():
+    p = page(1, [
+        (0.1, 0.10, "This Project is X Proposed"),
+        (0.1, 0.20, "Attached:"), (0.4, 0.20, "Yes x"), (0.6, 0.20, "No"),
+        (0.1, 0.30, "Size:"), (0.4, 0.30, "19.750 X 11"),
+    ])
+    pairs = _pairs(p)
+    assert ("Proposed", "X") in pairs and ("Yes", "x") in pairs and ("Size:", "19.750 X 11") in pairs

@@ -43,6 +43,7 @@ def _cell(page: int, words: list[tuple[str, BBox]], confidence: float) -> Cell:
     return Cell(page, " ".join(w for w, _ in words), union_bbox([b for _, b in words]), confidence, words)
 
 
+_MARKS = {"x", "X", "\u2713", "\u2714", "\u2611", "\u221a"}  # a tick in a box: x, check marks
 _TIME_OR_URL = re.compile(r"\d:\d|https?:|//")
 
 
@@ -51,6 +52,31 @@ def plausible_key(text: str) -> bool:
     words = text.rstrip(":").split()
     letters = sum(ch.isalpha() for ch in text)
     return 0 < len(words) <= MAX_KEY_WORDS and letters >= 2 and not _TIME_OR_URL.search(text)
+
+
+def _is_mark_at(words: list[tuple[str, BBox]], k: int) -> bool:
+    """words[k] is a tick ("x") beside an option's words, not a times sign ("19.750 X 11")."""
+    if words[k][0] not in _MARKS or len(words) < 2:
+        return False
+    sides = [words[j][0] for j in (k - 1, k + 1) if 0 <= j < len(words)]
+    return any(sum(ch.isalpha() for ch in w) >= 2 for w in sides)
+
+
+def _split_at_marks(cell: Cell) -> list[Cell]:
+    """"Yes x", "This Project is X Proposed": the tick is a box of its own."""
+    out: list[Cell] = []
+    run: list[tuple[str, BBox]] = []
+    for k, wb in enumerate(cell.words):
+        if _is_mark_at(cell.words, k):
+            if run:
+                out.append(_cell(cell.page, run, cell.confidence))
+            out.append(_cell(cell.page, [wb], cell.confidence))
+            run = []
+        else:
+            run.append(wb)
+    if run:
+        out.append(_cell(cell.page, run, cell.confidence))
+    return out if len(out) > 1 else [cell]
 
 
 def _split_at_colon(cell: Cell) -> list[Cell]:
@@ -72,7 +98,8 @@ def page_cells(doc: Document) -> list[Cell]:
             if not words:
                 continue
             words.sort(key=lambda wb: wb[1][0])
-            cells.extend(_split_at_colon(_cell(page.number, words, line.confidence)))
+            for part in _split_at_marks(_cell(page.number, words, line.confidence)):
+                cells.extend(_split_at_colon(part))
     return _reading_order(cells)
 
 
@@ -355,6 +382,20 @@ def _join_label_lines(cells: list[Cell]) -> list[Cell]:
     return out
 
 
+def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
+    """A ticked box answers the option printed next to it: the nearer label on its row, the
+    one after it on a tie ("X Proposed", "Yes x  No")."""
+    h = mark.height
+    row = [c for c in cells if c is not mark and not c.used and _same_row(mark, c) and label_like(c)]
+    right = [(c.bbox[0] - mark.bbox[2], 0, c) for c in row if c.bbox[0] >= mark.bbox[2] - 0.005]
+    left = [(mark.bbox[0] - c.bbox[2] + 0.3 * h, 1, c) for c in row if c.bbox[2] <= mark.bbox[0] + 0.005]
+    near = [t for t in right + left if t[0] <= 1.5 * h]
+    if near:
+        _, _, label = min(near, key=lambda t: (t[0], t[1]))
+        _take(label, [mark])
+        out.append(_pair(label, [mark], 0.5))
+
+
 def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
     cells = _join_label_lines(cells)
     out: list[KeyValue] = []
@@ -366,6 +407,9 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
             headed.append((head, group))
             in_table.update(id(c) for c in group)
     headings = {id(head) for head, _ in headed}
+    for mark in cells:
+        if mark.text in _MARKS and not mark.used:
+            _tick(cells, mark, out)
     for key in cells:
         if key.used:
             continue
