@@ -105,3 +105,21 @@ def test_gross_column_takes_its_totals_row_not_the_first_month():
         (0.05, 0.560, "Totals"), (0.40, 0.560, "$33,925.00"), (0.55, 0.560, "$28,836.25"),
     ])
     assert f["gross_amount"].normalized == "33925.00"
+
+
+def test_alt_order_number_and_percent_shares_are_not_the_contract_number():
+    f = _read([
+        (0.14, 0.090, "Order / Rev:"), (0.28, 0.090, "2517963"),
+        (0.14, 0.110, "Alt Order #:"), (0.28, 0.110, "WOC12388848"),
+        (0.60, 0.300, "Order %"), (0.70, 0.300, "100%"),
+    ])
+    assert f["contract_number"].normalized == "2517963"
+
+
+def test_label_word_ending_a_sentence_is_not_a_label():
+    f = _read([
+        (0.66, 0.067, "Contract / Revision"),
+        (0.68, 0.082, "300643 /"),
+        (0.05, 0.900, "broadcasts under this contract. 4. INABILITY OF BROADCAST"),
+    ])
+    assert f["contract_number"].normalized == "300643"

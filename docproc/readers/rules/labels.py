@@ -87,7 +87,14 @@ def _in_prose(hit: LabelHit) -> bool:
     word = text[hit.start:hit.end]
     if not word.islower() or re.match(r"\s*[:#]", text[hit.end:]):
         return False
+    if re.match(r"\.(?:\s|$)", text[hit.end:]):
+        return True  # "...under this contract. 4. INABILITY": the word ends a sentence
     return len(text.split()) >= 6
+
+
+# "Alt Order #", "Previous Balance": a qualifier before a label names another number than the field's.
+_QUALIFIED = re.compile(r"\b(?:alt|alternate|alternative|other|old|previous|prior|former)\W*$", re.IGNORECASE)
+QUALIFIED = 0.8
 
 
 def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
@@ -106,5 +113,7 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
                 best = hit
         if best:
             score = best.score * _specificity(best.label, n) * (PROSE if _in_prose(best) else 1.0)
+            if _QUALIFIED.search(line.text[:best.start]) and not _QUALIFIED.search(best.label):
+                score *= QUALIFIED
             hits.append(replace(best, score=round(score, 4)))
     return sorted(hits, key=lambda h: -h.score)

@@ -141,6 +141,8 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
             return None
         token = m.group(1).rstrip(".,;:")
         start = i + m.start(1)
+        if re.match(r"\s?%|:\d", rest[m.start(1) + len(token):]):
+            return None  # "100%" is a share, "00:15:00" a time: no number of a document
         return Value(start, start + len(token), token, normalize_id(token))
     if kind == "enum":
         for m in re.finditer(r"[A-Za-z]+", rest):
