@@ -150,3 +150,8 @@ def test_a_tick_answers_the_option_next_to_it():
     ])
     pairs = _pairs(p)
     assert ("Proposed", "X") in pairs and ("Yes", "x") in pairs and ("Size:", "19.750 X 11") in pairs
+
+
+def test_fill_in_underscores_are_not_text():
+    p = page(1, [(0.1, 0.10, "NAME:_ Ronald_W. Davis"), (0.1, 0.20, "(5) FILTER:_"), (0.3, 0.20, "_GOOD")])
+    assert _pairs(p) == [("NAME:", "Ronald W. Davis"), ("(5) FILTER:", "GOOD")]

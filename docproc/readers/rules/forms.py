@@ -93,8 +93,9 @@ def page_cells(doc: Document) -> list[Cell]:
     cells: list[Cell] = []
     for page in doc.pages:
         for line in page.lines:
-            words = [(page.words[i].text.strip(), page.words[i].bbox) for i in line.words
-                     if 0 <= i < len(page.words) and page.words[i].text.strip()]
+            # Underscores are the form's fill-in rule, not text: "NAME:_", "_GOOD".
+            words = [(" ".join(page.words[i].text.replace("_", " ").split()), page.words[i].bbox)
+                     for i in line.words if 0 <= i < len(page.words) and page.words[i].text.strip(" _")]
             if not words:
                 continue
             words.sort(key=lambda wb: wb[1][0])
