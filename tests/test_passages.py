@@ -74,3 +74,12 @@ def test_jurisdiction_written_other_ways():
                                 "laws, govern all matters arising out of this Agreement.")
     assert hit.value == "Delaware"
     assert passages.jurisdiction("Employee lived in the State of Ohio under the laws of the State of Ohio.") is None
+
+
+def test_effective_date_from_the_signature_block_read_month_first_as_the_text_writes_dates():
+    from docproc.normalize import Context
+    body = "This Agreement protects information. " * 20
+    text = (body + "The Employee joined on March 4, 2009. IN WITNESS WHEREOF the parties sign below. "
+            "ACME Inc. By: /s/ J. Smith Date: 8/11/08 Title: President")
+    hit = passages.effective_date(text, Context(date_order="DMY"))
+    assert hit is not None and str(hit.normalized) == "2008-08-11" and hit.score < 0.8

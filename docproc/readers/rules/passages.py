@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from docproc.normalize import Context, find_dates, find_durations
+from docproc.normalize import Context, find_dates, find_durations, infer_date_order
 from docproc.readers.rules.view import DocView, TextLine
 
 _PROPER = r"[A-Z][A-Za-z.'-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z.'-]+){0,3}"
@@ -97,15 +97,51 @@ def jurisdiction(text: str) -> PassageHit | None:
     return None
 
 
+# Where the head names no date, the signature block does: "IN WITNESS WHEREOF ... executed this
+# Agreement as of March 27, 2003", "Accepted and Agreed as of Feb. 8, 2011", "Date: 3/19/07".
+_SIGNED = re.compile(r"(?i:\b(?:executed|signed|accepted|agreed)\b[^.]{0,120}?\b(?:as\s+of|this|on)\s+(?:the\s+)?)"
+                     r"|\b(?:Date|DATE|Dated)\b\s*:?\s*")
+
+
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_MONTH_DAY = re.compile(r"\b" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}")
+_DAY_MONTH = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?" + _MONTHS + r",?\s+\d{4}")
+
+
+def date_order(text: str, ctx: Context):
+    """The order of numeric dates: the document's own evidence (ctx) unless it had none, then
+    how the text writes its dates in words ("March 4, 2009" is written month first)."""
+    if infer_date_order([text]) is not None:
+        return ctx.date_order
+    md, dm = len(_MONTH_DAY.findall(text)), len(_DAY_MONTH.findall(text))
+    return "MDY" if md > dm else ("DMY" if dm > md else ctx.date_order)
+
+
+def signature_date(text: str, ctx: Context, tail: int = 3000) -> PassageHit | None:
+    base = max(0, len(text) - tail)
+    for m in _SIGNED.finditer(text[base:]):
+        window = text[base + m.end(): base + m.end() + 40]
+        found = find_dates(window, date_order(text, ctx))
+        if found and found[0].start < 5:
+            s = found[0]
+            start = base + m.end() + s.start
+            return PassageHit(s.text, s.normalized, start, start + len(s.text), 0.5)
+    return None
+
+
 def effective_date(text: str, ctx: Context) -> PassageHit | None:
     head = text[:6000]
+    order = date_order(text, ctx)
     for m in _EFFECTIVE.finditer(head):
         window = head[m.end(): m.end() + 60]
-        found = find_dates(window, ctx.date_order)
+        found = find_dates(window, order)
         if found and found[0].start < 25:
             s = found[0]
             return PassageHit(s.text, s.normalized, m.end() + s.start, m.end() + s.end, 0.8)
-    found = find_dates(text[:1500], ctx.date_order)
+    signed = signature_date(text, ctx)
+    if signed is not None:
+        return signed
+    found = find_dates(text[:1500], order)
     if found:
         s = found[0]
         return PassageHit(s.text, s.normalized, s.start, s.end, 0.4)
