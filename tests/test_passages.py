@@ -83,3 +83,12 @@ def test_effective_date_from_the_signature_block_read_month_first_as_the_text_wr
             "ACME Inc. By: /s/ J. Smith Date: 8/11/08 Title: President")
     hit = passages.effective_date(text, Context(date_order="DMY"))
     assert hit is not None and str(hit.normalized) == "2008-08-11" and hit.score < 0.8
+
+
+def test_defined_company_when_no_party_list():
+    text = ("CONFIDENTIALITY AGREEMENT As an associate of nStor Corporation, Inc. (the “Company”), you will have "
+            "access to confidential information of the Company.")
+    assert passages.parties(text) == [] and passages.letter_parties(text) == []
+    got = passages.defined_company(text)
+    assert [h.normalized for h in got] == ["nStor Corporation Inc."] and got[0].score < 0.5
+    assert passages.defined_company("Acme Inc. makes widgets for everyone.") == []

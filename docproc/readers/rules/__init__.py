@@ -81,13 +81,17 @@ def _drop_shadowed(hits: dict[str, list[LabelHit]]) -> None:
                         hits[name].remove(h)
 
 
-def _form_like(c: Candidate) -> bool:
+def _form_like(view: DocView, c: Candidate) -> bool:
     """A value set out as a form entry, not taken from running text: a short line, and on the
-    label's own line a colon (or dash) between them."""
+    label's own line a colon (or dash) between them; a value in a cell of its own has a short
+    line (its label's) before it."""
     text = c.line.text.strip()
     if len(text) > 60 or text.endswith((".", ",", ";")) or text[:1].islower():
         return False
-    return c.how != "same line" or bool(re.search(r"[:\-–]\s*$", c.line.text[: c.offset + c.value.start]))
+    if c.how == "same line":
+        return bool(re.search(r"[:\-–]\s*$", c.line.text[: c.offset + c.value.start]))
+    prev = view.lines[c.line.index - 1].text.strip() if c.line.index > 0 else ""
+    return 0 < len(prev) <= 40 and not prev.endswith((".", ",", ";"))
 
 
 class _FieldReader:
@@ -135,7 +139,8 @@ class _FieldReader:
     def _passage(self, spec: FieldSpec) -> Answer:
         kind = self._passage_kind(spec)
         if kind == "parties":
-            got = passages.parties(self.text) or passages.letter_parties(self.text)
+            got = (passages.parties(self.text) or passages.letter_parties(self.text)
+                   or passages.defined_company(self.text))
             return [self._passage_value(h) for h in got] or None
         if kind == "jurisdiction":
             hit = passages.jurisdiction(self.text)
@@ -283,7 +288,7 @@ class _FieldReader:
         if self._passage_kind(spec):
             # No passage of the running text held it: a label's neighbour still may, on a form
             # ("Term: 12 months"), but a label word inside a sentence points at nothing.
-            ranked = [c for c in ranked if _form_like(c)]
+            ranked = [c for c in ranked if _form_like(self.view, c)]
         if spec.value_type == "money":
             fb = self._fallback(spec, answers)
             self.pools[spec.name] = ranked + ([fb] if fb else [])

@@ -261,7 +261,7 @@ def parties(text: str) -> list[PassageHit]:
 _SALUTATION = re.compile(r"\b(?:Ladies\s+and\s+Gentlemen|Dear\s+(?:Sirs?|Madam|Mr\.|Ms\.|Mrs\.|Dr\.|[A-Z][a-z]+))\b")
 _FORM_WORD = re.compile(r"^(?:Inc\.?|LLC|L\.L\.C\.|LP|L\.P\.|LLP|Corporation|Corp\.?|Company|Co\.|Ltd\.?|Limited|"
                         r"plc|PLC|N\.V\.|B\.V\.|AG|GmbH|S\.A\.|INC\.?|CORPORATION|COMPANY|LIMITED)$")
-_NAME_WORD = re.compile(r"^(?:[A-Z][\w.'’&/-]*|&|and|of)$")
+_NAME_WORD = re.compile(r"^(?:[A-Z][\w.'’&/-]*|[a-z]{1,2}[A-Z][\w.'’&/-]*|&|and|of)$")  # also "nStor", "eBay"
 # Words of a letter's head that are not part of a name before them.
 _HEAD_WORDS = {"LOGO", "CONFIDENTIAL", "STRICTLY", "PERSONAL", "PRIVILEGED", "AND", "Attn", "Attention", "Re", "RE",
                "To", "CEO", "President", "Officer", "Director", "Exhibit", "EXHIBIT", "Agreement", "AGREEMENT",
@@ -307,3 +307,15 @@ def letter_parties(text: str) -> list[PassageHit]:
         if not any(h.value.lower() == hit.value.lower() for h in found):
             found.append(hit)
     return found[:2]
+
+
+_DEFINED = re.compile(r"^\s*,?\s*\((?:[^()]{0,80}?)?(?:the\s+)?[“\"”]")
+
+
+def defined_company(text: str, head: int = 3000) -> list[PassageHit]:
+    """With no party list, the company the agreement defines by a term of its own in its
+    opening text ("As an associate of Ann Taylor, Inc. (the “Company”), you ...")."""
+    for hit in _companies(text[:head], 0):
+        if _DEFINED.match(text[hit.end: hit.end + 100]):
+            return [PassageHit(hit.value, hit.normalized, hit.start, hit.end, 0.4)]
+    return []
