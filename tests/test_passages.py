@@ -36,7 +36,7 @@ def test_term_from_a_section_heading():
     text = ("3. Remedies. Each party may seek an injunction within thirty (30) days. 4. Term. This Agreement "
             "shall be effective from the Effective Date for two (2) years or until its earlier termination.")
     hit = passages.term(text)
-    assert hit is not None and hit.normalized == "P2Y" and hit.score > 0.6
+    assert hit is not None and hit.normalized == "P2Y" and hit.score > passages.TERM_PERIOD
 
 
 def test_jurisdiction_named_as_a_state_is_surer_than_a_bare_name():

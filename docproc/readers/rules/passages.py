@@ -180,6 +180,12 @@ _TERM_HEADING = re.compile(r"(?:^|\s)(?:\d{1,2}\.?\s*)?(?:Term|TERM|Duration|DUR
                            r"(?:\s+(?:of|OF)\s+(?:(?:this|the|THIS|THE)\s+)?(?:Agreement|AGREEMENT))?\s*[.:]\s+")
 
 
+# Confidence of a term by where it was found: a section of its own about the term says it
+# outright; a period in any sentence about the agreement is as often a covenant's own period
+# (a standstill, a non-solicitation) as the agreement's term.
+TERM_SECTION, TERM_PERIOD = 0.8, 0.4
+
+
 def term(text: str) -> PassageHit | None:
     """How long the agreement (or its duty of confidence) lasts: "for a period of two (2)
     years from the date hereof", "shall expire on the second anniversary of the Effective Date".
@@ -190,7 +196,7 @@ def term(text: str) -> PassageHit | None:
         for s in find_durations(text[m.end(): sentence_end]):
             start, end = m.end() + s.start, m.end() + s.end
             if _about_agreement(text, start, end):
-                return PassageHit(s.text, s.normalized, start, end, 0.7)
+                return PassageHit(s.text, s.normalized, start, end, TERM_SECTION)
             break
     for m in _PERIOD.finditer(text):
         window = text[m.end(): m.end() + 40]
@@ -199,7 +205,7 @@ def term(text: str) -> PassageHit | None:
             s = found[0]
             start, end = m.end() + s.start, m.end() + s.end
             if _about_agreement(text, start, end):
-                return PassageHit(s.text, s.normalized, start, end, 0.6)
+                return PassageHit(s.text, s.normalized, start, end, TERM_PERIOD)
     for m in _ANNIVERSARY.finditer(text):
         if _about_agreement(text, m.start(), m.end()):
             n = _ORDINALS[m.group(1).lower()]
