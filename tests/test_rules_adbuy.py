@@ -123,3 +123,27 @@ def test_label_word_ending_a_sentence_is_not_a_label():
         (0.05, 0.900, "broadcasts under this contract. 4. INABILITY OF BROADCAST"),
     ])
     assert f["contract_number"].normalized == "300643"
+
+
+def test_advertiser_value_stops_at_the_next_label_on_its_line():
+    f = _read([
+        (0.15, 0.050, "P.O. Box 32172 DUPLICATE Advertiser Invoice # 140021891"),
+        (0.15, 0.300, "Advertiser:"), (0.30, 0.300, "Nina For PA"),
+    ])
+    assert f["advertiser"].normalized == "Nina For PA"
+
+
+def test_value_below_a_heading_skips_the_left_cells_words():
+    f = _read([
+        (0.505, 0.099, "Advertiser"), (0.79, 0.099, "Original Date / Revision"),
+        (0.294, 0.114, "www.example.tv/advertising Team Hagerty"),
+    ])
+    assert f["advertiser"].normalized == "Team Hagerty"
+
+
+def test_next_cell_ending_in_hash_is_a_heading_not_the_advertiser():
+    f = _read([
+        (0.50, 0.100, "Advertiser"), (0.66, 0.100, "Estimate #"),
+        (0.50, 0.115, "Democratic Attorneys General Association"),
+    ])
+    assert f["advertiser"].normalized == "Democratic Attorneys General Association"

@@ -51,7 +51,9 @@ class Candidate:
 def _column_text(line: TextLine, x0: float, x1: float) -> tuple[str, int] | None:
     """The words of `line` that lie under [x0, x1] (with some slack), and their offset."""
     slack = 0.02
-    inside = [k for k, (s, e, b) in enumerate(line.words) if b[2] >= x0 - slack and b[0] <= x1 + slack]
+    # A word mostly left of the column (its centre outside) belongs to the cell before it.
+    inside = [k for k, (s, e, b) in enumerate(line.words) if b[2] >= x0 - slack and b[0] <= x1 + slack
+              and (b[0] + b[2]) / 2 >= x0 - slack]
     if not inside:
         return None
     last = inside[-1]
@@ -117,6 +119,23 @@ def _pattern_tokens(spec: FieldSpec, text: str) -> Value | None:
     return None
 
 
+_LEAD_LABEL = re.compile(r"\s*[:#\-]?\s*[A-Z][a-z]+:\s+(?=\S)")
+
+
+def _own_text(view: DocView, line: TextLine, hit: LabelHit, rest: str) -> str:
+    """The text after a label that can be its free-text value: up to the next label printed on
+    the line ("Advertiser Invoice # 140021891": none), without a label word of the line below
+    that text extraction merged in front of it ("Advertiser: Agency: House Freedom Act").
+    Offsets stay those of `rest` (cut text becomes spaces)."""
+    later = [s for s, e in view.label_spans.get(line.index, []) if s >= hit.end]
+    if later:
+        rest = rest[: min(later) - hit.end]
+    m = _LEAD_LABEL.match(rest)
+    if m:
+        rest = " " * m.end() + rest[m.end():]
+    return rest
+
+
 def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]:
     """Typed values in the places a label points to: the rest of its line, the next cell on
     its row, or the first line below it in its column (before any other label)."""
@@ -126,14 +145,16 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     # Free text has no type to check it against: a label's neighbour is its value less surely.
     trust = STRING_TRUST if spec.value_type == "string" else 1.0
     hit = replace(hit, score=hit.score * trust)
+    if spec.value_type == "string":
+        rest = _own_text(view, line, hit, rest)
     v = None if _NEXT_BOX.match(rest) else extract(spec, rest, view.ctx)  # "27. ACCEPT ...": the next box
     if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
         v = _pattern_tokens(spec, rest)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
         out.append(Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line"))
     for k, o in enumerate(view.right_of(line, max_gap=0.8)[:2]):
-        if is_label_line(view, o):
-            break  # the next cell is another label: its value is not ours
+        if is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip()):
+            break  # the next cell is another label ("Estimate #"): its value is not ours
         v = extract(spec, o.text, view.ctx, whole_line=True)
         if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
             v = _pattern_tokens(spec, o.text)
@@ -158,7 +179,7 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         c = Candidate(spec.name, v, o, col[1], hit.score * BELOW * (0.9**k), "below")
         if c.bbox[0] >= label_box[0] - 0.03:  # in the label's column: it starts no further left
             out.append(c)
-            if k == 0 and _header_row(line, hit, label_box, o):
+            if k == 0 and _header_row(line, hit, label_box, c.bbox):
                 width = label_box[2] - label_box[0]
                 for r in out:
                     # Far to the right, not a value cell next to its label: another heading.
@@ -219,13 +240,13 @@ def range_near_label(view: DocView, spec: FieldSpec, hit: LabelHit, which: int) 
     return out
 
 
-def _header_row(line: TextLine, hit: LabelHit, label_box: BBox, below: TextLine) -> bool:
+def _header_row(line: TextLine, hit: LabelHit, label_box: BBox, below: BBox) -> bool:
     """A label without a colon with a line right under it, in its column, heads a column of a
     grid ("Advertiser" over "Priorities USA Action"): the cell to its right is the next heading."""
     if re.match(r"\s*[:#]", line.text[hit.end:]):
         return False
     height = label_box[3] - label_box[1]
-    return below.bbox[1] - label_box[3] <= 0.9 * height and abs(below.bbox[0] - label_box[0]) <= 0.02
+    return below[1] - label_box[3] <= 0.9 * height and abs(below[0] - label_box[0]) <= 0.02
 
 
 def rank(cands: list[Candidate]) -> list[Candidate]:
