@@ -115,3 +115,15 @@ def test_issuer_name_without_label_and_code_keeps_abbreviation_stop():
 def test_name_cut_in_two_on_one_row_is_joined():
     f = _read([(0.10, 0.060, "F Y EAGLE"), (0.19, 0.060, "ENTERPRISE"), (0.30, 0.080, "NO. 42, JALAN PBS 14/11")])
     assert f["vendor_name"].normalized == "F Y EAGLE ENTERPRISE"
+
+
+def test_customer_address_label_next_to_no_address_gives_way_to_the_issuer_block():
+    f = _read([
+        (0.20, 0.040, "LIGHTROOM GALLERY SDN BHD"),
+        (0.20, 0.060, "No: 28, JALAN ASTANA 1C,"),
+        (0.20, 0.080, "41050 KLANG SELANGOR"),
+        (0.20, 0.100, "GST No.: 000584089600"),
+        (0.05, 0.300, "Name"), (0.30, 0.300, "CASH"),
+        (0.05, 0.320, "Address"), (0.30, 0.320, "CASH"),
+    ])
+    assert f["vendor_address"].normalized == "No: 28, JALAN ASTANA 1C, 41050 KLANG SELANGOR"

@@ -298,6 +298,11 @@ class _FieldReader:
     def finish(self, spec: FieldSpec, best: Candidate | None, answers: dict[str, Answer]) -> Answer:
         if spec.name in fallbacks.ISSUER_NAMES and (best is None or best.score < 0.9):
             best = self._fallback(spec, answers) or best
+        elif best is not None and spec.value_type == "string" and spec.name.endswith("address") \
+                and not fallbacks.address_like(best.value.text):
+            # "Address" labels a customer block too, whose neighbour may be anything ("CASH"):
+            # what is no address gives way to the block under the issuer's name.
+            best = self._fallback(spec, answers) or best
         elif best is None:
             best = self._fallback(spec, answers)
         if best is None or best.score < MIN_CONFIDENCE:

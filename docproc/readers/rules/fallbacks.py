@@ -167,6 +167,11 @@ def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | 
     return cand
 
 
+def address_like(text: str) -> bool:
+    """Could be (part of) a postal address: a number and at least two words."""
+    return bool(re.search(r"\d", text)) and len(re.findall(r"[A-Za-z]{2,}", text)) >= 2
+
+
 def _plain(text: str) -> str:
     """Text as a pattern should see it: compatibility forms folded ("：" is ":"), and a line
     printed letter by letter ("T e l ： 0 3 - 4 1") closed up."""
