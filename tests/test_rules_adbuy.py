@@ -147,3 +147,20 @@ def test_next_cell_ending_in_hash_is_a_heading_not_the_advertiser():
         (0.50, 0.115, "Democratic Attorneys General Association"),
     ])
     assert f["advertiser"].normalized == "Democratic Attorneys General Association"
+
+
+def test_name_wrapped_onto_a_second_line_is_joined():
+    f = _read([
+        (0.48, 0.085, "Advertiser: Mike Bloomberg 2020,"), (0.68, 0.085, "Market: Harrisburg"),
+        (0.568, 0.098, "Inc"),
+        (0.35, 0.140, "711 Third Avenue"),
+    ])
+    assert f["advertiser"].normalized == "Mike Bloomberg 2020, Inc"
+
+
+def test_possessive_label_word_is_running_text():
+    f = _read([
+        (0.05, 0.300, "Station may use the Advertiser’s name and logo in its listings"),
+        (0.50, 0.100, "Advertiser"), (0.50, 0.115, "Sarah Riggs Amico"),
+    ])
+    assert f["advertiser"].normalized == "Sarah Riggs Amico"

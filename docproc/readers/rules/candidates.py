@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from docproc.document import BBox, FieldValue
+from docproc.document import BBox, FieldValue, union_bbox
 from docproc.normalize import normalize_id
 from docproc.readers.rules.labels import LabelHit
-from docproc.readers.rules.values import Value, extract, find_date_ranges
+from docproc.readers.rules.values import Value, clean_name, extract, find_date_ranges
 from docproc.readers.rules.view import DocView, TextLine
 from docproc.schemas import FieldSpec
 
@@ -136,6 +136,26 @@ def _own_text(view: DocView, line: TextLine, hit: LabelHit, rest: str) -> str:
     return rest
 
 
+def _wrapped(view: DocView, c: Candidate) -> Candidate:
+    """A name printed over two lines ("Advertiser: Mike Bloomberg 2020," / "Inc"): the second
+    line starts where the value starts, touches the first line (or the value ends in a comma,
+    a dash or '&') and is short free text, not a label or a number."""
+    box = c.bbox
+    if re.search(r"\b[A-Z][a-z]+:\s", c.line.text[c.offset: c.offset + c.value.start]):
+        return c  # a label of the next line was merged in front: what follows is its value
+    first = c.value.text + ("," if c.line.text[c.offset + c.value.end:].startswith(",") else "")
+    for o in view.below(c.line, box, max_lines=1.0):
+        gap = o.bbox[1] - c.line.bbox[3]
+        joined = gap <= 0 or re.search(r"[,&\-]\s*$", first)
+        if (abs(o.bbox[0] - box[0]) <= 0.01 and joined and len(o.text) <= 30 and ":" not in o.text
+                and _LETTERS.search(o.text) and not is_label_line(view, o)):
+            text = f"{first} {o.text}"
+            value = Value(c.value.start, c.value.end, text, clean_name(text))
+            return replace(c, value=value, box=union_bbox([box, o.bbox]))
+        break
+    return c
+
+
 def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]:
     """Typed values in the places a label points to: the rest of its line, the next cell on
     its row, or the first line below it in its column (before any other label)."""
@@ -151,7 +171,8 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
         v = _pattern_tokens(spec, rest)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
-        out.append(Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line"))
+        c = Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line")
+        out.append(_wrapped(view, c) if spec.value_type == "string" else c)
     for k, o in enumerate(view.right_of(line, max_gap=0.8)[:2]):
         if is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip()):
             break  # the next cell is another label ("Estimate #"): its value is not ours

@@ -85,6 +85,8 @@ def _in_prose(hit: LabelHit) -> bool:
     """A lowercase label word in the middle of a long sentence is text, not a printed label."""
     text = hit.line.text
     word = text[hit.start:hit.end]
+    if re.match(r"['’]s\b", text[hit.end:]):
+        return True  # "the advertiser's name and logo": a possessive is running text
     if not word.islower() or re.match(r"\s*[:#]", text[hit.end:]):
         return False
     if re.match(r"\.(?:\s|$)", text[hit.end:]):
