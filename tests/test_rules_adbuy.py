@@ -164,3 +164,13 @@ def test_possessive_label_word_is_running_text():
         (0.50, 0.100, "Advertiser"), (0.50, 0.115, "Sarah Riggs Amico"),
     ])
     assert f["advertiser"].normalized == "Sarah Riggs Amico"
+
+
+def test_right_cell_name_stops_where_a_column_of_labels_starts():
+    # "Invoice Date" sits in the column of "Invoice #" and "Invoice Month": the next cell, not the name.
+    f = _read([
+        (0.716, 0.072, "Invoice #"), (0.83, 0.072, "26806850"),
+        (0.40, 0.091, "Advertiser"), (0.54, 0.091, "POL/Alaska League PAC Invoice Date"),
+        (0.716, 0.111, "Invoice Month"), (0.83, 0.111, "January 2020"),
+    ])
+    assert f["advertiser"].normalized == "POL/Alaska League PAC"

@@ -136,6 +136,19 @@ def _own_text(view: DocView, line: TextLine, hit: LabelHit, rest: str) -> str:
     return rest
 
 
+def _cell_text(view: DocView, line: TextLine) -> str:
+    """The text of a cell up to a word where another column starts: a word that begins where
+    two of the lines just above and below it begin ("... /US/Dem Invoice Date" over "Invoice Month")
+    opens the next cell. Offsets stay those of line.text."""
+    h = max(line.height, 0.005)
+    starts = [o.bbox[0] for o in view.lines if o.page == line.page and o is not line
+              and abs(o.cy - line.cy) <= 2.5 * h and abs(o.cy - line.cy) > 0.5 * h]
+    for s, e, b in line.words[1:]:
+        if sum(1 for x in starts if abs(b[0] - x) <= 0.003) >= 2:  # a column, not one line by chance
+            return line.text[:s].rstrip()
+    return line.text
+
+
 def _wrapped(view: DocView, c: Candidate) -> Candidate:
     """A name printed over two lines ("Advertiser: Mike Bloomberg 2020," / "Inc"): the second
     line starts where the value starts, touches the first line (or the value ends in a comma,
@@ -176,7 +189,8 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     for k, o in enumerate(view.right_of(line, max_gap=0.8)[:2]):
         if is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip()):
             break  # the next cell is another label ("Estimate #"): its value is not ours
-        v = extract(spec, o.text, view.ctx, whole_line=True)
+        text = _cell_text(view, o) if spec.value_type == "string" else o.text
+        v = extract(spec, text, view.ctx, whole_line=True)
         if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
             v = _pattern_tokens(spec, o.text)
         if v is not None and _value_dominates(spec, o.text, v):
