@@ -9,6 +9,7 @@ lines below their first one (a comment box, an address)."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -145,8 +146,60 @@ def _same_row(a: Cell, b: Cell) -> bool:
     return a.page == b.page and overlap >= 0.5 * min(a.height, b.height)
 
 
+class PageCells(list):
+    """One page's boxes, with same-row lookups that look only at boxes whose tops lie within a
+    box height of the query's (pairing asks for the row of nearly every box: over the whole list
+    that was quadratic, and dense born-digital grids have hundreds of boxes per page)."""
+
+    def __init__(self, cells: list[Cell]):
+        super().__init__(cells)
+        self._order = sorted(range(len(self)), key=lambda i: self[i].bbox[1])
+        self._tops = [self[i].bbox[1] for i in self._order]
+        self._tallest = max((c.bbox[3] - c.bbox[1] for c in self), default=0.0)
+        self._members = {id(c) for c in self}
+        self._rows: dict[int, list[Cell]] = {}
+        self._by_bottom = sorted(range(len(self)), key=lambda i: self[i].bbox[3])
+        self._bottoms = [self[i].bbox[3] for i in self._by_bottom]
+
+    def row(self, a: Cell) -> list[Cell]:
+        """The boxes that share `a`'s row (`a` itself included when it is one), in list order."""
+        hit = self._rows.get(id(a)) if id(a) in self._members else None
+        if hit is None:
+            # A box on a's row overlaps it vertically: its top is above a's bottom and within
+            # the tallest box's height of a's top.
+            lo = bisect.bisect_left(self._tops, a.bbox[1] - self._tallest - 1e-9)
+            hi = bisect.bisect_left(self._tops, a.bbox[3])
+            hit = [self[i] for i in sorted(self._order[lo:hi]) if _same_row(a, self[i])]
+            if id(a) in self._members:
+                self._rows[id(a)] = hit
+        return hit
+
+
+    def above(self, box: BBox, top: float, page: int, h: float) -> Cell | None:
+        """_cell_above over this page, walking up from the lowest bottom that qualifies."""
+        width = box[2] - box[0]
+        best: Cell | None = None
+        best_key: tuple[float, float] = (0.0, 0.0)
+        best_i = -1
+        for j in range(bisect.bisect_right(self._bottoms, top + 0.3 * h) - 1, -1, -1):
+            i = self._by_bottom[j]
+            c = self[i]
+            if best is not None and c.bbox[3] < best_key[0]:
+                break  # every later box ends higher up: the nearest is found
+            overlap = _overlap(c.bbox, box)
+            if c.page == page and c.bbox[1] < top - 0.3 * c.height and overlap > 0.2 * min(width, c.bbox[2] - c.bbox[0]):
+                key = (c.bbox[3], overlap)
+                if best is None or key > best_key or (key == best_key and i < best_i):
+                    best, best_key, best_i = c, key, i  # ties: the first in list order, as max() picks
+        return best
+
+
+def _mates(cells: list[Cell], a: Cell) -> list[Cell]:
+    return cells.row(a) if isinstance(cells, PageCells) else [c for c in cells if _same_row(a, c)]
+
+
 def _right_neighbour(cells: list[Cell], key: Cell) -> Cell | None:
-    row = [c for c in cells if c is not key and _same_row(key, c) and c.bbox[0] >= key.bbox[2] - 0.005
+    row = [c for c in _mates(cells, key) if c is not key and c.bbox[0] >= key.bbox[2] - 0.005
            and c.bbox[0] - key.bbox[2] <= MAX_RIGHT_GAP]
     return min(row, key=lambda c: c.bbox[0]) if row else None
 
@@ -168,7 +221,7 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
         nxt = _below(cells, last, first.bbox[0], first.bbox[2], max_gap=0.8)
         if nxt is None or nxt.used or closed_key(nxt) or abs(nxt.bbox[0] - first.bbox[0]) > 0.03:
             break
-        if any(_same_row(nxt, c) and c.bbox[2] <= nxt.bbox[0] + 0.005 and _keyish(c) for c in cells):
+        if any(c.bbox[2] <= nxt.bbox[0] + 0.005 and _keyish(c) for c in _mates(cells, nxt)):
             break  # the answer of the label left of it
         lines.append(nxt)
     return lines
@@ -198,7 +251,7 @@ def _joins(group: list[Cell], nxt: Cell) -> bool:
 
 def _row(cells: list[Cell], key: Cell) -> list[Cell]:
     """The boxes right of `key` on its row, left to right."""
-    return sorted((c for c in cells if c is not key and _same_row(key, c) and c.bbox[0] >= key.bbox[2] - 0.005),
+    return sorted((c for c in _mates(cells, key) if c is not key and c.bbox[0] >= key.bbox[2] - 0.005),
                   key=lambda c: c.bbox[0])
 
 
@@ -270,6 +323,8 @@ def _value_groups(cells: list[Cell]) -> list[list[Cell]]:
 
 def _cell_above(cells: list[Cell], box: BBox, top: float, page: int, h: float) -> Cell | None:
     """The nearest box above `top` whose column overlaps `box`'s."""
+    if isinstance(cells, PageCells):
+        return cells.above(box, top, page, h)
     width = box[2] - box[0]
     out = [c for c in cells if c.page == page and c.bbox[3] <= top + 0.3 * h and c.bbox[1] < top - 0.3 * c.height
            and _overlap(c.bbox, box) > 0.2 * min(width, c.bbox[2] - c.bbox[0])]
@@ -278,7 +333,7 @@ def _cell_above(cells: list[Cell], box: BBox, top: float, page: int, h: float) -
 
 def _row_key(cells: list[Cell], group: list[Cell]) -> Cell | None:
     """The nearest label left of an answer on its row."""
-    left = [c for c in cells if _same_row(group[0], c) and c.bbox[2] <= group[0].bbox[0] + 0.005 and _keyish(c)]
+    left = [c for c in _mates(cells, group[0]) if c.bbox[2] <= group[0].bbox[0] + 0.005 and _keyish(c)]
     return max(left, key=lambda c: c.bbox[2]) if left else None
 
 
@@ -290,7 +345,7 @@ def _heading(cells: list[Cell], head: Cell) -> str:
     while True:
         up = _cell_above(cells, top.bbox, top.bbox[1], top.page, top.height)
         if (up is None or up.used or not label_like(up) or top.bbox[1] - up.bbox[3] > 0.5 * top.height
-                or any(c is not head and _same_row(head, c) and _overlap(c.bbox, up.bbox) > 0 for c in cells)):
+                or any(c is not head and _overlap(c.bbox, up.bbox) > 0 for c in _mates(cells, head))):
             return " ".join(parts)
         parts.insert(0, up.text)
         top = up
@@ -319,7 +374,7 @@ def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
         return None
     # A table shows itself by a heading row: several headings over answers (a lone phrase over
     # a value is more often a title than a heading).
-    if not any(c is not up and _same_row(up, c) and _keyish(c) and _heads_value(cells, c) for c in cells):
+    if not any(c is not up and _keyish(c) and _heads_value(cells, c) for c in _mates(cells, up)):
         return None
     return up
 
@@ -335,7 +390,7 @@ def read_form_pairs(doc: Document) -> list[KeyValue]:
     by_page: dict[int, list[Cell]] = {}
     for cell in page_cells(doc):
         by_page.setdefault(cell.page, []).append(cell)
-    return [pair for cells in by_page.values() for pair in _page_pairs(cells)]
+    return [pair for cells in by_page.values() for pair in _page_pairs(PageCells(cells))]
 
 
 def _label_tail(cells: list[Cell], key: Cell) -> Cell | None:
@@ -373,7 +428,7 @@ def _join_label_lines(cells: list[Cell]) -> list[Cell]:
     for c in cells:
         if id(c) in tails:
             continue
-        own = _keyish(c) and not any(_same_row(c, o) and o.bbox[2] <= c.bbox[0] + 0.005 and closed_key(o) for o in cells)
+        own = _keyish(c) and not any(o.bbox[2] <= c.bbox[0] + 0.005 and closed_key(o) for o in _mates(cells, c))
         tail = _label_tail(cells, c) if own else None  # (not the answer of a label left of it)
         if tail is not None and id(tail) not in tails:
             tails.add(id(tail))
@@ -387,7 +442,7 @@ def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
     """A ticked box answers the option printed next to it: the nearer label on its row, the
     one after it on a tie ("X Proposed", "Yes x  No")."""
     h = mark.height
-    row = [c for c in cells if c is not mark and not c.used and _same_row(mark, c) and label_like(c)]
+    row = [c for c in _mates(cells, mark) if c is not mark and not c.used and label_like(c)]
     right = [(c.bbox[0] - mark.bbox[2], 0, c) for c in row if c.bbox[0] >= mark.bbox[2] - 0.005]
     left = [(mark.bbox[0] - c.bbox[2] + 0.3 * h, 1, c) for c in row if c.bbox[2] <= mark.bbox[0] + 0.005]
     near = [t for t in right + left if t[0] <= 1.5 * h]
@@ -398,7 +453,7 @@ def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
 
 
 def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
-    cells = _join_label_lines(cells)
+    cells = PageCells(_join_label_lines(cells))
     out: list[KeyValue] = []
     headed = []
     in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading
