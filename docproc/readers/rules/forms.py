@@ -10,6 +10,7 @@ lines below their first one (a comment box, an address)."""
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -129,16 +130,19 @@ _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 def label_like(cell: Cell) -> bool:
     """A short phrase of words (no digits, not a sentence) that reads as a printed label:
     "Supplier(s)", "Tobacco Rod Length", "DATE"."""
-    if cell.joined_label:
-        return True
-    words = cell.text.split()
-    if not plausible_key(cell.text) or len(words) > 6 or cell.text.endswith((",", ";")):
+    return cell.joined_label or _label_like_text(cell.text)
+
+
+@functools.lru_cache(maxsize=65536)  # asked for the same boxes many times while pairing a page
+def _label_like_text(text: str) -> bool:
+    words = text.split()
+    if not plausible_key(text) or len(words) > 6 or text.endswith((",", ";")):
         return False
     if not all(_LABEL_WORD.match(w) or w in {"of", "no.", "No.", "#"} for w in words):
         return False
     if any(_INITIAL.match(w) for w in words):
         return False  # "D. A. BEATTY", "J. R. Slater": a name, an answer
-    return cell.text[:1].isupper() or cell.text[:1] in "(#"
+    return text[:1].isupper() or text[:1] in "(#"
 
 
 def _same_row(a: Cell, b: Cell) -> bool:
@@ -175,6 +179,12 @@ class PageCells(list):
         return hit
 
 
+    def tops_between(self, lo: float, hi: float) -> list[Cell]:
+        """The boxes whose top lies in [lo, hi] (with a little slack), in list order."""
+        a = bisect.bisect_left(self._tops, lo - 1e-9)
+        b = bisect.bisect_right(self._tops, hi + 1e-9)
+        return [self[i] for i in sorted(self._order[a:b])]
+
     def above(self, box: BBox, top: float, page: int, h: float) -> Cell | None:
         """_cell_above over this page, walking up from the lowest bottom that qualifies."""
         width = box[2] - box[0]
@@ -207,6 +217,8 @@ def _right_neighbour(cells: list[Cell], key: Cell) -> Cell | None:
 def _below(cells: list[Cell], top: Cell, x0: float, x1: float, max_gap: float) -> Cell | None:
     """The nearest box under `top` that overlaps the column [x0, x1], within max_gap line heights."""
     h = top.height
+    if isinstance(cells, PageCells):
+        cells = cells.tops_between(top.bbox[1] + 0.6 * h, top.bbox[3] + max_gap * h)
     out = [c for c in cells if c.page == top.page and c is not top and c.bbox[1] >= top.bbox[1] + 0.6 * h
            and c.bbox[1] - top.bbox[3] <= max_gap * h and min(c.bbox[2], x1) - max(c.bbox[0], x0) > 0]
     return min(out, key=lambda c: (c.bbox[1], c.bbox[0])) if out else None

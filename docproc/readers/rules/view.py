@@ -80,7 +80,10 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     for ln in lines:
         if out and out[-1].page != ln.page:
             page_start = len(out)
+        top, bottom = ln.bbox[1], ln.bbox[3]
         for o in out[page_start:]:
+            if o.bbox[3] < top or o.bbox[1] > bottom:
+                continue  # no vertical overlap: not its row (cheap test first; pages have many lines)
             gap = ln.bbox[0] - o.bbox[2]
             if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
                 shift = len(o.text) + 1
