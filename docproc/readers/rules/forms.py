@@ -204,8 +204,8 @@ class PageCells(list):
         return best
 
 
-def _mates(cells: list[Cell], a: Cell) -> list[Cell]:
-    return cells.row(a) if isinstance(cells, PageCells) else [c for c in cells if _same_row(a, c)]
+def _mates(cells: PageCells, a: Cell) -> list[Cell]:
+    return cells.row(a)
 
 
 def _right_neighbour(cells: list[Cell], key: Cell) -> Cell | None:
@@ -214,12 +214,11 @@ def _right_neighbour(cells: list[Cell], key: Cell) -> Cell | None:
     return min(row, key=lambda c: c.bbox[0]) if row else None
 
 
-def _below(cells: list[Cell], top: Cell, x0: float, x1: float, max_gap: float) -> Cell | None:
+def _below(cells: PageCells, top: Cell, x0: float, x1: float, max_gap: float) -> Cell | None:
     """The nearest box under `top` that overlaps the column [x0, x1], within max_gap line heights."""
     h = top.height
-    if isinstance(cells, PageCells):
-        cells = cells.tops_between(top.bbox[1] + 0.6 * h, top.bbox[3] + max_gap * h)
-    out = [c for c in cells if c.page == top.page and c is not top and c.bbox[1] >= top.bbox[1] + 0.6 * h
+    near = cells.tops_between(top.bbox[1] + 0.6 * h, top.bbox[3] + max_gap * h)
+    out = [c for c in near if c.page == top.page and c is not top and c.bbox[1] >= top.bbox[1] + 0.6 * h
            and c.bbox[1] - top.bbox[3] <= max_gap * h and min(c.bbox[2], x1) - max(c.bbox[0], x0) > 0]
     return min(out, key=lambda c: (c.bbox[1], c.bbox[0])) if out else None
 
@@ -333,14 +332,9 @@ def _value_groups(cells: list[Cell]) -> list[list[Cell]]:
     return groups
 
 
-def _cell_above(cells: list[Cell], box: BBox, top: float, page: int, h: float) -> Cell | None:
+def _cell_above(cells: PageCells, box: BBox, top: float, page: int, h: float) -> Cell | None:
     """The nearest box above `top` whose column overlaps `box`'s."""
-    if isinstance(cells, PageCells):
-        return cells.above(box, top, page, h)
-    width = box[2] - box[0]
-    out = [c for c in cells if c.page == page and c.bbox[3] <= top + 0.3 * h and c.bbox[1] < top - 0.3 * c.height
-           and _overlap(c.bbox, box) > 0.2 * min(width, c.bbox[2] - c.bbox[0])]
-    return max(out, key=lambda c: (c.bbox[3], _overlap(c.bbox, box))) if out else None
+    return cells.above(box, top, page, h)
 
 
 def _row_key(cells: list[Cell], group: list[Cell]) -> Cell | None:
