@@ -31,6 +31,7 @@ class Cell:
     words: list[tuple[str, BBox]] = field(default_factory=list)
     used: bool = False
     joined_label: bool = False  # a label printed over two lines, judged by its first line
+    split_value: bool = False  # the rest of a box split after its label: an answer, never a label
 
     @property
     def height(self) -> float:
@@ -86,7 +87,88 @@ def _split_at_colon(cell: Cell) -> list[Cell]:
     for k, (w, _) in enumerate(cell.words[:-1]):
         if w.endswith(":") and plausible_key(" ".join(x for x, _ in cell.words[: k + 1])):
             key = _cell(cell.page, cell.words[: k + 1], cell.confidence)
-            return [key, _cell(cell.page, cell.words[k + 1:], cell.confidence)]
+            value = _cell(cell.page, cell.words[k + 1:], cell.confidence)
+            value.split_value = True
+            return [key] + _split_next_label(value)
+    return [cell]
+
+
+def _split_next_label(value: Cell) -> list[Cell]:
+    """"9/3/92 TIME:", "(212) 627-4111 FAX: (212) 627-8602": an answer runs on into the next
+    label, printed in capitals and closed by a colon, in the same box."""
+    words = value.words
+    for k in range(1, len(words)):
+        w = words[k][0]
+        if not (w.endswith(":") and _caps_word(w[:-1])):
+            continue
+        start = k
+        while start > 0 and _caps_word(words[start - 1][0]) and not _starts_value(words[start - 1][0]):
+            start -= 1
+        if start == 0:
+            return [value]  # the whole run is capitals: no answer before a label
+        head = _cell(value.page, words[:start], value.confidence)
+        head.split_value = True
+        label = _cell(value.page, words[start:k + 1], value.confidence)
+        rest: list[Cell] = []
+        if k + 1 < len(words):
+            tail = _cell(value.page, words[k + 1:], value.confidence)
+            tail.split_value = True
+            rest = _split_next_label(tail)
+        return [head, label] + rest
+    return [value]
+
+
+def _caps_word(word: str) -> bool:
+    letters = [ch for ch in word if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+# "1993DEPARTMENT:": OCR glued an answer's last figure to the next label.
+_GLUED_LABEL = re.compile(r"^(.*[\d)])([A-Z][A-Z&/.'-]{2,}:)$")
+
+
+def _unglue(words: list[tuple[str, BBox]]) -> list[tuple[str, BBox]]:
+    out: list[tuple[str, BBox]] = []
+    for w, b in words:
+        m = _GLUED_LABEL.match(w)
+        out.extend(_split_word(w, b, m.start(2)) if m else [(w, b)])
+    return out
+
+
+def _split_word(word: str, box: BBox, at: int) -> list[tuple[str, BBox]]:
+    """Cut one word in two at character `at`, sharing its box out by characters."""
+    x = box[0] + (box[2] - box[0]) * at / len(word)
+    return [(word[:at], (box[0], box[1], x, box[3])), (word[at:], (x, box[1], box[2], box[3]))]
+
+
+_NUMBER_START = re.compile(r"^[$#]?\(?\d")
+
+
+def _starts_value(word: str) -> bool:
+    """A word that opens an answer rather than continuing a label: a number, an amount, a date."""
+    return bool(_NUMBER_START.match(word))
+
+
+def _split_before_number(cell: Cell) -> list[Cell]:
+    """"Date 5-13-81", "Project No. 1989-29" printed as one box: a label phrase that ends in a
+    field word, then the number that answers it. Not a date ("May 27, 1982"), an address
+    ("Suite 800") nor a product ("KENT III 100"): their words name no field."""
+    words = cell.words
+    for k in range(1, len(words)):
+        if not _starts_value(words[k][0]):
+            continue
+        label = " ".join(w for w, _ in words[:k])
+        if (_label_like_text(label) and _field_words(words[k - 1][0])
+                and len(label.split()) <= MAX_HEADING_WORDS + 1):
+            head, rest = list(words[:k]), list(words[k:])
+            if rest[0][0].startswith("#"):  # "Code #741": the number sign is the label's
+                sign, figure = _split_word(rest[0][0], rest[0][1], 1)
+                head.append(sign)
+                rest[0] = figure
+            value = _cell(cell.page, rest, cell.confidence)
+            value.split_value = True
+            return [_cell(cell.page, head, cell.confidence), value]
+        return [cell]
     return [cell]
 
 
@@ -100,9 +182,10 @@ def page_cells(doc: Document) -> list[Cell]:
                      for i in line.words if 0 <= i < len(page.words) and page.words[i].text.strip(" _")]
             if not words:
                 continue
-            words.sort(key=lambda wb: wb[1][0])
+            words = _unglue(sorted(words, key=lambda wb: wb[1][0]))
             for part in _split_at_marks(_cell(page.number, words, line.confidence)):
-                cells.extend(_split_at_colon(part))
+                for piece in _split_at_colon(part):
+                    cells.extend(_split_before_number(piece) if not piece.split_value else [piece])
     return _reading_order(cells)
 
 
@@ -130,7 +213,7 @@ _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 def label_like(cell: Cell) -> bool:
     """A short phrase of words (no digits, not a sentence) that reads as a printed label:
     "Supplier(s)", "Tobacco Rod Length", "DATE"."""
-    return cell.joined_label or _label_like_text(cell.text)
+    return cell.joined_label or (not cell.split_value and _label_like_text(cell.text))
 
 
 @functools.lru_cache(maxsize=65536)  # asked for the same boxes many times while pairing a page
@@ -143,6 +226,27 @@ def _label_like_text(text: str) -> bool:
     if any(_INITIAL.match(w) for w in words):
         return False  # "D. A. BEATTY", "J. R. Slater": a name, an answer
     return text[:1].isupper() or text[:1] in "(#"
+
+
+# Words that forms of every kind print in their field labels. A phrase holding one reads as a
+# label even where case gives no hint ("Project Name  Charcoal Smoking Tobacco").
+_FIELD_WORDS = frozenset("""
+name names date dates address phone telephone tel fax email city state zip country subject re cc attn
+title company firm department dept division manager supervisor director signature signed approved
+approval requested submitted prepared issued received authorized initiated brand brands product products
+type code number no # id amount total cost costs price quantity qty description item items comments
+comment remarks notes note project account acct budget year period time contact vendor supplier
+customer client group media color colour size weight length width reference ref purpose reason status
+location region market program objective schedule sample method source format style category class
+terms via page distribution frequency circulation request order invoice job unit rate liaison leader
+dated nos ext
+""".split())
+
+
+def _field_words(text: str) -> int:
+    """How many of a phrase's words are common field-label words."""
+    return sum(w.strip(".:()#,;-/").lower() in _FIELD_WORDS or w == "#"
+               for w in re.split(r"[\s/]+", text))
 
 
 def _same_row(a: Cell, b: Cell) -> bool:
@@ -246,6 +350,8 @@ def _keyish(cell: Cell) -> bool:
     return closed_key(cell) or label_like(cell)
 
 
+_NUMBER_CELL = re.compile(r"^[-+]?\.?\d[\d.,]*[*+%]*$")
+_DATE_PART = re.compile(r"^\d{1,2}$")
 _UNIT = re.compile(r"^(%|[a-zµ]{1,3}\.?(/[a-zµ]{1,3}\.?)?)$", re.IGNORECASE)
 
 
@@ -255,6 +361,9 @@ def _joins(group: list[Cell], nxt: Cell) -> bool:
     last = group[-1]
     gap = nxt.bbox[0] - last.bbox[2]
     h = max(last.height, nxt.height)
+    if (_NUMBER_CELL.match(last.text) and _NUMBER_CELL.match(nxt.text) and gap > 0.3 * h
+            and not (_DATE_PART.match(last.text) and _DATE_PART.match(nxt.text))):
+        return False  # two numbers side by side are two answers (a table's columns), not "8 10 82"
     if gap <= 0.8 * h:
         return True
     return gap <= 5.0 * h and last.text[-1:].isdigit() and bool(_UNIT.match(nxt.text))
@@ -458,6 +567,30 @@ def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
         out.append(_pair(label, [mark], 0.5))
 
 
+def _answer_under_label(cells: PageCells, key: Cell) -> list[Cell] | None:
+    """A boxed form prints a small label at the top of its box and the answer under it
+    ("DATE WANTED" over "As required"): the nearest box under a field label, in its column,
+    that is no label, has no label of its own left of it, and sees this label as the box above."""
+    if not _field_words(key.text) or len(key.text.split()) > MAX_HEADING_WORDS:
+        return None
+    right = _right_neighbour(cells, key)
+    if right is not None and not _keyish(right):
+        return None
+    h = key.height
+    near = [c for c in cells.tops_between(key.bbox[1] + 0.3 * h, key.bbox[3] + 2.0 * h)
+            if c is not key and not _same_row(c, key) and key.bbox[0] - 0.01 <= c.bbox[0] <= key.bbox[2] + 0.05]
+    if not near:
+        return None
+    below = min(near, key=lambda c: (c.bbox[1], c.bbox[0]))
+    if (not _is_value(below) or _keyish(below) or _wide(below)
+            or _row_key(cells, [below]) is not None):
+        return None
+    up = _cell_above(cells, below.bbox, below.bbox[1], below.page, below.height)
+    if up is not None and up is not key and up.bbox[3] > key.bbox[1] + 0.3 * h:
+        return None  # another box lies between the label and this one
+    return [below]
+
+
 def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
     cells = PageCells(_join_label_lines(cells))
     out: list[KeyValue] = []
@@ -482,7 +615,10 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         if not groups and not closed:
             right = _right_neighbour(cells, key)
             if (right is not None and not right.used and label_like(right) and id(right) not in headings
-                    and not _has_row_value(cells, right) and key.text.isupper() != right.text.isupper()):
+                    and not _has_row_value(cells, right)
+                    and (key.text.isupper() != right.text.isupper()
+                         or (_field_words(key.text) and not _field_words(right.text)
+                             and len(_mates(cells, key)) == 2))):
                 groups = [[right]]  # "Brand  BELAIR": the box after a label is its answer
         # A label's first answer on its row is its own; more answers on the row are a table's
         # row ("Length  99 mm  99 mm" under two column headings), else another label's.
@@ -496,7 +632,14 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
                 _take(key, values)
                 out.append(_pair(key, values, 0.8 if closed else 0.55))
             continue
-        if not closed or _right_neighbour(cells, key) is not None:
+        if not closed:
+            if id(key) not in headings:
+                values = _answer_under_label(cells, key)
+                if values:
+                    _take(key, values)
+                    out.append(_pair(key, values, 0.3))
+            continue
+        if _right_neighbour(cells, key) is not None:
             continue
         # Nothing on its row: the answer is the box under the label, in its column (a wide
         # line is running text that may wrap onto more lines).
