@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from docproc.readers.rules.view import TextLine
 from docproc.schemas import FieldSpec
@@ -35,21 +36,27 @@ def field_labels(spec: FieldSpec) -> list[str]:
     return labels
 
 
+MIN_FUZZY_LEN = 6  # shorter labels must match exactly
+
+
 @lru_cache(maxsize=4096)
 def _exact_pattern(label: str) -> re.Pattern:
+    # Spaces between the label's words: any run of whitespace but a newline, so one search
+    # over the lines joined by newlines finds the same spans as a search of each line.
     words = [re.escape(w) for w in label.split()]
-    return re.compile(r"(?<![\w])" + r"\s*".join(words) + r"(?![a-z])", re.IGNORECASE)
+    return re.compile(r"(?<![\w])" + r"[^\S\n]*".join(words) + r"(?![a-z])", re.IGNORECASE)
 
 
 def match_label(line: TextLine, label: str) -> LabelHit | None:
     """Where `label` occurs in `line`, with a score; None when it does not."""
-    text = line.text
-    m = _exact_pattern(label).search(text)
+    m = _exact_pattern(label).search(line.text)
     if m:
         return LabelHit(line, m.start(), m.end(), 1.0, label)
-    if len(label) < 6:
-        return None
-    lower = text.lower()
+    return _fuzzy_match(line, label) if len(label) >= MIN_FUZZY_LEN else None
+
+
+def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
+    lower = line.text.lower()
     align = fuzz.partial_ratio_alignment(label, lower, score_cutoff=MIN_SCORE * 100)
     if align is None:
         return None
@@ -99,16 +106,46 @@ _QUALIFIED = re.compile(r"\b(?:alt|alternate|alternative|other|old|previous|prio
 QUALIFIED = 0.8
 
 
+def _label_matches(lines: list[TextLine], labels: list[str]) -> dict[int, list[LabelHit | None]]:
+    """match_label for every line and label, computed per label over the whole document: one
+    regex pass over the joined text for exact hits, and rapidfuzz's vectorised partial ratio to
+    pick the few lines worth a fuzzy alignment (the same cutoff, so the same hits)."""
+    text = "\n".join(ln.text for ln in lines)
+    starts = np.cumsum([0] + [len(ln.text) + 1 for ln in lines])
+    found: dict[int, list[LabelHit | None]] = {}
+    lowers: list[str] | None = None
+    for k, label in enumerate(labels):
+        exact: set[int] = set()
+        for m in _exact_pattern(label).finditer(text):
+            i = int(np.searchsorted(starts, m.start(), side="right")) - 1
+            if i in exact:
+                continue  # the first match in a line is the one a per-line search returns
+            exact.add(i)
+            off = int(starts[i])
+            found.setdefault(i, [None] * len(labels))[k] = LabelHit(lines[i], m.start() - off, m.end() - off, 1.0, label)
+        if len(label) < MIN_FUZZY_LEN:
+            continue
+        lowers = lowers if lowers is not None else [ln.text.lower() for ln in lines]
+        scores = process.cdist([label], lowers, scorer=fuzz.partial_ratio, score_cutoff=MIN_SCORE * 100, dtype=np.float32)[0]
+        for i in np.flatnonzero(scores):
+            if int(i) not in exact:
+                hit = _fuzzy_match(lines[int(i)], label)
+                if hit:
+                    found.setdefault(int(i), [None] * len(labels))[k] = hit
+    return found
+
+
 def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
     """The best label hit per line for this field, best first. Longer labels win ties:
     "invoice date" beats "date" on the same line."""
     labels = field_labels(spec)
     hits: list[LabelHit] = []
-    for line in lines:
+    matches = _label_matches(lines, labels) if lines else {}
+    for i in sorted(matches):
+        line = lines[i]
         best: LabelHit | None = None
         n = 0
-        for label in labels:
-            hit = match_label(line, label)
+        for hit in matches[i]:
             if hit:
                 n += 1
             if hit and (best is None or (hit.score, len(hit.label)) > (best.score, len(best.label))):

@@ -4,7 +4,10 @@ region kind and its geometric neighbours."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from docproc.document import BBox, Document, Page, Word, union_bbox
 from docproc.normalize import Context, detect_currency, infer_date_order
@@ -76,14 +79,19 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     Wider gaps stay: they separate a label from a value in another column."""
     lines = sorted(lines, key=lambda ln: (ln.page, ln.bbox[0]))
     out: list[TextLine] = []
+    # Top and bottom of every line kept so far on this page, for a vectorised first test:
+    # pages have hundreds of lines, and only the few sharing a row can take a fragment.
+    tops = np.empty(len(lines))
+    bottoms = np.empty(len(lines))
     page_start = 0  # lines never merge across pages: compare with this page's lines only
     for ln in lines:
         if out and out[-1].page != ln.page:
             page_start = len(out)
         top, bottom = ln.bbox[1], ln.bbox[3]
-        for o in out[page_start:]:
-            if o.bbox[3] < top or o.bbox[1] > bottom:
-                continue  # no vertical overlap: not its row (cheap test first; pages have many lines)
+        n = len(out)
+        rows = np.flatnonzero((bottoms[page_start:n] >= top) & (tops[page_start:n] <= bottom)) + page_start
+        for k in rows:
+            o = out[k]
             gap = ln.bbox[0] - o.bbox[2]
             if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
                 shift = len(o.text) + 1
@@ -91,8 +99,10 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
                 o.text = f"{o.text} {ln.text}"
                 o.bbox = union_bbox([o.bbox, ln.bbox])
                 o.confidence = min(o.confidence, ln.confidence)
+                tops[k], bottoms[k] = o.bbox[1], o.bbox[3]
                 break
         else:
+            tops[n], bottoms[n] = top, bottom
             out.append(ln)
     return out
 
@@ -103,6 +113,7 @@ class DocView:
     ctx: Context = field(default_factory=Context)
     # Where schema labels were found: line index -> (start, end) spans; set by the reader.
     label_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _index: dict | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, doc: Document) -> "DocView":
@@ -145,13 +156,44 @@ class DocView:
     def text(self) -> str:
         return "\n".join(ln.text for ln in self.lines)
 
+    def _page_index(self) -> dict[int, tuple[list[TextLine], list[float], float]]:
+        """Per page: its lines in reading order, their rounded centres (sorted, as `of` orders
+        them) and the tallest line's height, so row and column lookups bisect one page's
+        lines instead of scanning the document (readers ask thousands of times per document)."""
+        key = (id(self.lines), len(self.lines))
+        if self._index is None or self._index["key"] != key:
+            pages: dict[int, list[TextLine]] = {}
+            for ln in self.lines:
+                pages.setdefault(ln.page, []).append(ln)
+            index: dict = {"key": key}
+            for page, lines in pages.items():
+                centres = [round(ln.cy, 3) for ln in lines]
+                if any(a > b for a, b in zip(centres, centres[1:])):
+                    centres = []  # not in reading order (built by hand): scan the page
+                index[page] = (lines, centres, max(ln.height for ln in lines))
+            self._index = index
+        return self._index
+
+    def _near_rows(self, line: TextLine, lo: float, hi: float) -> list[TextLine]:
+        """This page's lines whose centre may lie within [lo, hi], in reading order."""
+        entry = self._page_index().get(line.page)
+        if entry is None:
+            return []
+        lines, centres, _ = entry
+        if not centres:
+            return lines
+        return lines[bisect_left(centres, lo - 0.001):bisect_right(centres, hi + 0.001)]
+
     def page_lines(self, page: int) -> list[TextLine]:
-        return [ln for ln in self.lines if ln.page == page]
+        entry = self._page_index().get(page)
+        return list(entry[0]) if entry else []
 
     def right_of(self, line: TextLine, max_gap: float = 0.5) -> list[TextLine]:
         """Lines on the same row to the right of `line`, nearest first."""
+        entry = self._page_index().get(line.page)
+        reach = 0.6 * max(line.height, entry[2] if entry else 0.0)
         out = [
-            o for o in self.lines
+            o for o in self._near_rows(line, line.cy - reach, line.cy + reach)
             if o.page == line.page and o is not line and o.bbox[0] >= line.bbox[2] - 0.005
             and o.bbox[0] - line.bbox[2] <= max_gap
             and abs(o.cy - line.cy) < 0.6 * max(line.height, o.height)
@@ -162,8 +204,12 @@ class DocView:
         """Lines below `line` that overlap the column of `span` (default: the line), nearest first."""
         x0, x1 = (span or line.bbox)[0], max((span or line.bbox)[2], (span or line.bbox)[0] + 0.05)
         h = max(line.height, 0.005)
+        entry = self._page_index().get(line.page)
+        tallest = entry[2] if entry else 0.0
+        # A line's centre lies at most half the tallest line's height below its top.
+        near = self._near_rows(line, line.bbox[1] + 0.5 * h, line.bbox[3] + max_lines * h + 0.5 * tallest)
         out = [
-            o for o in self.lines
+            o for o in near
             if o.page == line.page and o.bbox[1] >= line.bbox[1] + 0.5 * h
             and o.bbox[1] - line.bbox[3] <= max_lines * h
             and min(o.bbox[2], x1) - max(o.bbox[0], x0) > 0
