@@ -10,6 +10,9 @@ Tesseract OCR (`pytesseract.image_to_string`) on the same pages, as a ratio. CPU
 of this process and of its children) are printed beside wall time: load from other work on the
 machine disturbs them less.
 `--leak N` processes N documents in a loop and prints RSS after 100 and after N.
+`--batch-workers N` (default 2) also runs the set the way `docproc extract` runs a folder: N
+worker processes, one ONNX Runtime thread each (parallel across documents instead of inside one
+model call), against N bare Tesseract processes limited to one thread each.
 Not a test: it asserts nothing and its numbers depend on the machine.
 """
 
@@ -156,6 +159,49 @@ def bench_tesseract(files: list[Path]) -> tuple[float, float] | None:
     return wall, cpu / len(images)
 
 
+def bench_batch(files: list[Path], options: PipelineOptions, workers: int) -> dict:
+    """Throughput of a folder run: `workers` processes over the documents (docproc.batch)."""
+    from docproc.batch import run_batch
+
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    t0 = time.perf_counter()
+    summary = run_batch(files, out_dir, options, workers=workers, progress=False)
+    wall = time.perf_counter() - t0
+    pages = sum(json.loads(p.read_text())["document"]["pages"] for p in summary.outputs)
+    # Pool start-up (model loading in each worker) is included: it is what a folder run pays.
+    return {"workers": workers, "pages": pages, "s_per_page": round(wall / max(1, pages), 3),
+            "pages_per_s": round(pages / wall, 2)}
+
+
+def bench_tesseract_parallel(files: list[Path], workers: int) -> float | None:
+    """Wall seconds per page of `workers` bare Tesseract processes, one OpenMP thread each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pytesseract
+    from PIL import Image
+
+    images = [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff")]
+    if not images:
+        return None
+
+    def one(f: Path) -> None:
+        with Image.open(f) as im:
+            pytesseract.image_to_string(im, lang="eng")
+
+    old = os.environ.get("OMP_THREAD_LIMIT")
+    os.environ["OMP_THREAD_LIMIT"] = "1"  # the tesseract child inherits it
+    try:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, images))
+        return (time.perf_counter() - t0) / len(images)
+    finally:
+        if old is None:
+            os.environ.pop("OMP_THREAD_LIMIT", None)
+        else:
+            os.environ["OMP_THREAD_LIMIT"] = old
+
+
 def leak_check(files: list[Path], options: PipelineOptions, n: int) -> dict:
     marks = {}
     for i in range(n):
@@ -170,6 +216,8 @@ def main() -> None:
     parser.add_argument("--sets", default="sroie_receipts,funsd_forms,kleister_nda,deepform_adbuy")
     parser.add_argument("--docs", type=int, default=20)
     parser.add_argument("--leak", type=int, default=0, help="documents for the RSS-growth check (0: skip)")
+    parser.add_argument("--batch-workers", type=int, default=2,
+                        help="also time a folder run with this many worker processes (0: skip)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -192,6 +240,14 @@ def main() -> None:
                 row["ratio_to_tesseract"] = round(row["median_s_per_page"] / tess[0], 2)
                 cpu = row["cpu_s_per_page"] + row["child_cpu_s_per_page"]
                 row["cpu_ratio_to_tesseract"] = round(cpu / tess[1], 2)
+        if args.batch_workers:
+            batch = bench_batch(files, options, args.batch_workers)
+            if name in SCANNED:
+                tess_par = bench_tesseract_parallel(files, args.batch_workers)
+                if tess_par:
+                    batch["tesseract_s_per_page"] = round(tess_par, 3)
+                    batch["ratio_to_tesseract"] = round(batch["s_per_page"] / tess_par, 2)
+            row["batch"] = batch
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.leak:
@@ -213,6 +269,12 @@ def main() -> None:
         print(f"{r['set']:28} {r['documents']:5d} {r['pages']:5d} {r['median_s_per_page']!s:>11} "
               f"{r['pages_per_s']!s:>8} {r['cpu_s_per_page'] + r['child_cpu_s_per_page']:8.3f} "
               f"{r['peak_rss_mb']:8d}  {stages}{extra}")
+        if "batch" in r:
+            b = r["batch"]
+            tess = (f"  tesseract x{b['workers']}={b['tesseract_s_per_page']} ratio={b['ratio_to_tesseract']}"
+                    if "ratio_to_tesseract" in b else "")
+            print(f"{'  folder run, ' + str(b['workers']) + ' workers':28} {'':5} {b['pages']:5d} "
+                  f"{b['s_per_page']!s:>11} {b['pages_per_s']!s:>8}{tess}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

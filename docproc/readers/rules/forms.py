@@ -14,6 +14,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from docproc.document import BBox, Document, KeyValue, union_bbox
 
 MAX_KEY_WORDS = 7
@@ -266,8 +268,12 @@ class PageCells(list):
         self._tallest = max((c.bbox[3] - c.bbox[1] for c in self), default=0.0)
         self._members = {id(c) for c in self}
         self._rows: dict[int, list[Cell]] = {}
-        self._by_bottom = sorted(range(len(self)), key=lambda i: self[i].bbox[3])
-        self._bottoms = [self[i].bbox[3] for i in self._by_bottom]
+        # Box edges as arrays in list order: "the nearest box above" tests every box of the
+        # page that lies higher up, and most boxes have none in their column.
+        boxes = np.array([c.bbox for c in self], dtype=float).reshape(-1, 4)
+        self._x0, self._y0, self._x1, self._y1 = boxes.T
+        self._heights = np.maximum(self._y1 - self._y0, 1e-4)
+        self._pages = np.array([c.page for c in self])
 
     def row(self, a: Cell) -> list[Cell]:
         """The boxes that share `a`'s row (`a` itself included when it is one), in list order."""
@@ -290,22 +296,20 @@ class PageCells(list):
         return [self[i] for i in sorted(self._order[a:b])]
 
     def above(self, box: BBox, top: float, page: int, h: float) -> Cell | None:
-        """_cell_above over this page, walking up from the lowest bottom that qualifies."""
-        width = box[2] - box[0]
-        best: Cell | None = None
-        best_key: tuple[float, float] = (0.0, 0.0)
-        best_i = -1
-        for j in range(bisect.bisect_right(self._bottoms, top + 0.3 * h) - 1, -1, -1):
-            i = self._by_bottom[j]
-            c = self[i]
-            if best is not None and c.bbox[3] < best_key[0]:
-                break  # every later box ends higher up: the nearest is found
-            overlap = _overlap(c.bbox, box)
-            if c.page == page and c.bbox[1] < top - 0.3 * c.height and overlap > 0.2 * min(width, c.bbox[2] - c.bbox[0]):
-                key = (c.bbox[3], overlap)
-                if best is None or key > best_key or (key == best_key and i < best_i):
-                    best, best_key, best_i = c, key, i  # ties: the first in list order, as max() picks
-        return best
+        """The nearest box above `top` whose column overlaps `box`'s: the lowest bottom, then
+        the widest overlap, then the first in list order."""
+        if not len(self):
+            return None
+        overlap = np.minimum(self._x1, box[2]) - np.maximum(self._x0, box[0])
+        ok = ((self._y1 <= top + 0.3 * h) & (self._pages == page) & (self._y0 < top - 0.3 * self._heights)
+              & (overlap > 0.2 * np.minimum(box[2] - box[0], self._x1 - self._x0)))
+        idx = np.flatnonzero(ok)
+        if not idx.size:
+            return None
+        bottoms = self._y1[idx]
+        idx = idx[bottoms == bottoms.max()]
+        overlaps = overlap[idx]
+        return self[int(idx[overlaps == overlaps.max()][0])]
 
 
 def _mates(cells: PageCells, a: Cell) -> list[Cell]:
@@ -508,11 +512,11 @@ def read_form_pairs(doc: Document) -> list[KeyValue]:
     return [pair for cells in by_page.values() for pair in _page_pairs(PageCells(cells))]
 
 
-def _label_tail(cells: list[Cell], key: Cell) -> Cell | None:
+def _label_tail(cells: PageCells, key: Cell) -> Cell | None:
     """The second line of a label printed over two lines: right under it, at its left edge,
     and reading on from it ("Perforation Type" / "and No. of lines", "STRENGTH" / "(7=Stronger)")."""
     h = key.height
-    for c in cells:
+    for c in cells.tops_between(key.bbox[3] - 0.3 * h, key.bbox[3] + 0.6 * h):
         if (c is not key and 0 <= c.bbox[1] - key.bbox[3] + 0.3 * h <= 0.9 * h
                 and abs(c.bbox[0] - key.bbox[0]) <= 0.03 and _reads_on(c.text) and not closed_key(c)
                 and not (_has_row_value(cells, key) and _own_row_value(cells, c, key))):
