@@ -19,6 +19,7 @@ import numpy as np
 from docproc.document import BBox, Document, KeyValue, union_bbox
 
 MAX_KEY_WORDS = 7
+MAX_COLON_KEY_WORDS = 12  # a colon closes a label however long ("Please list the samples you need:")
 MAX_RIGHT_GAP = 0.35  # page widths between a label and its value on one row
 MAX_VALUE_LINES = 12
 MAX_HEADING_WORDS = 4  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
@@ -52,11 +53,11 @@ _MARKS = {"x", "X", "\u2713", "\u2714", "\u2611", "\u221a"}  # a tick in a box: 
 _TIME_OR_URL = re.compile(r"\d:\d|https?:|//")
 
 
-def plausible_key(text: str) -> bool:
+def plausible_key(text: str, max_words: int = MAX_KEY_WORDS) -> bool:
     """A key is a short phrase with letters; times ("10:30") and URLs are not keys."""
     words = text.rstrip(":").split()
     letters = sum(ch.isalpha() for ch in text)
-    return 0 < len(words) <= MAX_KEY_WORDS and letters >= 2 and not _TIME_OR_URL.search(text)
+    return 0 < len(words) <= max_words and letters >= 2 and not _TIME_OR_URL.search(text)
 
 
 def _is_mark_at(words: list[tuple[str, BBox]], k: int) -> bool:
@@ -205,7 +206,7 @@ def _reading_order(cells: list[Cell]) -> list[Cell]:
 
 def closed_key(cell: Cell) -> bool:
     """"Date:" — a label closed by a colon."""
-    return cell.text.endswith(":") and plausible_key(cell.text)
+    return cell.text.endswith(":") and plausible_key(cell.text, MAX_COLON_KEY_WORDS)
 
 
 _INITIAL = re.compile(r"^[A-Z]\.$")
@@ -346,6 +347,34 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
     return lines
 
 
+# Labels over a list of people, one answer per line ("cc: A. Smith / B. Jones", a distribution
+# list printed in columns): each line is an answer of its own, not one wrapped answer.
+_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$", re.IGNORECASE)
+
+
+def _list_answers(cells: PageCells, key: Cell, first: Cell) -> list[Cell]:
+    """The lines of a list under a list label: stacked under its first answer and under the
+    answers beside that one on its row (a list in columns)."""
+    if not _LIST_LABEL.match(key.text) or _wide(first):
+        return [first]
+    heads = [first] + [c for c in _row(cells, first) if not c.used and not _keyish(c) and not _wide(c)
+                       and c.bbox[0] - first.bbox[2] <= MAX_RIGHT_GAP]
+    out: list[Cell] = [first]
+    for head in heads:
+        for c in _continuation(cells, head):
+            if not any(c is o for o in out) and _list_item(cells, c):
+                out.append(c)
+    return out
+
+
+def _list_item(cells: PageCells, c: Cell) -> bool:
+    """A name or a group in a list ("R. H. Orcutt", "Records"): words, not a number (a form
+    number printed under the list), not a label with an answer of its own."""
+    return (not _wide(c) and not closed_key(c) and not _starts_value(c.text)
+            and sum(ch.isalpha() for ch in c.text) >= 2
+            and not (_keyish(c) and _has_row_value(cells, c)))
+
+
 def _is_value(cell: Cell) -> bool:
     return not cell.used and not closed_key(cell) and bool(cell.text.strip(" .:_-"))
 
@@ -387,7 +416,7 @@ def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
     for c in _row(cells, key):
         if c.bbox[0] - right > MAX_RIGHT_GAP or c.used or closed_key(c):
             break
-        if groups and _joins(groups[-1], c):
+        if groups and _joins(groups[-1], c) and not _starts_field(cells, c):
             groups[-1].append(c)
         elif label_like(c) and not (closed and not groups and not _has_row_value(cells, c)):
             break  # the next label (a colon label's answer may look like one, unless it has its own)
@@ -400,15 +429,26 @@ def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
     return groups
 
 
+def _starts_field(cells: list[Cell], cell: Cell) -> bool:
+    """A label a word space after an answer ("LT-10-79 DATE March 27, 1984") starts the next
+    field when it names a field or has an answer of its own, rather than ending the answer."""
+    return label_like(cell) and bool(_field_words(cell.text) or _has_row_value(cells, cell))
+
+
 def _has_row_value(cells: list[Cell], cell: Cell) -> bool:
     """A label followed on its row by a value box of its own (it is a key, not a value)."""
     right = _right_neighbour(cells, cell)
     return right is not None and not right.used and not _keyish(right)
 
 
+# "S2.00", "S58,500.00": OCR reads a dollar sign as S before an amount with cents.
+_S_AMOUNT = re.compile(r"(?<![\w$])S(?=\d{1,3}(?:,\d{3})*\.\d\d\b)")
+
+
 def _pair(key: Cell, values: list[Cell], confidence: float) -> KeyValue:
     return KeyValue(
-        key=key.text, value=" ".join(v.text for v in values), page=key.page, key_bbox=key.bbox,
+        key=key.text, value=_S_AMOUNT.sub("$", " ".join(v.text for v in values)), page=key.page,
+        key_bbox=key.bbox,
         value_bbox=union_bbox([v.bbox for v in values]),
         confidence=round(confidence * min([key.confidence] + [v.confidence for v in values]), 4),
     )
@@ -496,6 +536,19 @@ def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
     if not any(c is not up and _keyish(c) and _heads_value(cells, c) for c in _mates(cells, up)):
         return None
     return up
+
+
+_TAIL_START = re.compile(r"^\d+\s+[A-Za-z]{2,}")
+
+
+def _heading_tail(cells: PageCells, head: Cell) -> Cell | None:
+    """The second line of a column heading that starts with a figure ("Mean of Last" over
+    "12 Samples"): a short line tight under the heading, read as part of it, not an answer."""
+    below = _below(cells, head, head.bbox[0], head.bbox[2], max_gap=0.5)
+    if (below is not None and not below.used and _TAIL_START.match(below.text)
+            and len(below.text.split()) <= 3 and abs(below.bbox[0] - head.bbox[0]) <= 2 * head.height):
+        return below
+    return None
 
 
 def _heads_value(cells: list[Cell], head: Cell) -> bool:
@@ -605,6 +658,12 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         if head is not None:
             headed.append((head, group))
             in_table.update(id(c) for c in group)
+    tails = {id(head): _heading_tail(cells, head) for head, _ in headed}
+    tail_ids = {id(t) for t in tails.values() if t is not None}
+    headed = [(head, group) for head, group in headed if id(group[0]) not in tail_ids]
+    for t in tails.values():
+        if t is not None:
+            t.used = True
     headings = {id(head) for head, _ in headed}
     for mark in cells:
         if mark.text in _MARKS and not mark.used:
@@ -631,6 +690,8 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
             first = groups[0]
             if closed and len(first) == 1 and _wide(first[0]):
                 groups[0] = _continuation(cells, first[0])
+            elif closed and len(first) == 1:
+                groups = [[c] for c in _list_answers(cells, key, first[0])] + groups[1:]
             key.used = True
             for values in groups:
                 _take(key, values)
@@ -650,12 +711,18 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         below = _below(cells, key, key.bbox[0] - 0.01, key.bbox[2] + 0.1, max_gap=1.2)
         is_label = below is not None and label_like(below) and not _wide(below)
         if below is not None and _is_value(below) and not is_label and below.bbox[0] >= key.bbox[0] - 0.03:
-            values = _continuation(cells, below) if _wide(below) else [below]
+            if not _wide(below):
+                for item in _list_answers(cells, key, below):
+                    _take(key, [item])
+                    out.append(_pair(key, [item], 0.35))
+                continue
+            values = _continuation(cells, below)
             _take(key, values)
-            out.append(_pair(key, values, 0.6 if _wide(below) else 0.35))
+            out.append(_pair(key, values, 0.6))
     for head, group in headed:
         if not head.used:
             pair = _pair(head, group, 0.45)
-            pair.key = _heading(cells, head)
+            tail = tails.get(id(head))
+            pair.key = _heading(cells, head) + (f" {tail.text}" if tail is not None else "")
             out.append(pair)
     return out

@@ -1,0 +1,52 @@
+"""Form pairs: lists under a recipients label, a field label right after an answer, column
+headings whose second line starts with a figure (docproc.readers.rules.forms), on hand-built pages."""
+
+from docproc.readers.rules.forms import read_form_pairs
+from tests.rules_helpers import document, page
+
+
+def _pairs(p):
+    return [(kv.key, kv.value) for kv in read_form_pairs(document(p))]
+
+
+def test_each_line_of_a_cc_list_is_an_answer_of_its_own():
+    p = page(1, [
+        (0.1, 0.500, "cc:"), (0.2, 0.500, "A. H. Tisch"), (0.4, 0.500, "L. H. Kersh"),
+        (0.2, 0.516, "R. H. Orcutt"), (0.4, 0.516, "J. R. Slater"),
+        (0.2, 0.532, "Records"),
+        (0.2, 0.548, "1990-48B"),  # a form number printed under the list: no name
+    ])
+    assert sorted(_pairs(p)) == sorted([("cc:", "A. H. Tisch"), ("cc:", "L. H. Kersh"), ("cc:", "R. H. Orcutt"),
+                                        ("cc:", "J. R. Slater"), ("cc:", "Records")])
+    # Another label's second line stays with its first ("Copies to:" lists are read as one answer).
+    p = page(1, [(0.1, 0.500, "Copies to:"), (0.25, 0.500, "H. J. Minnemeyer"), (0.25, 0.516, "L. B. Gray")])
+    assert _pairs(p) == [("Copies to:", "H. J. Minnemeyer")]
+
+
+def test_a_field_label_a_word_space_after_an_answer_starts_its_own_field():
+    p = page(1, [(0.1, 0.10, "Requisition"), (0.3, 0.10, "LT-10-79"), (0.372, 0.10, "DATE"),
+                 (0.41, 0.10, "March 27, 1984")])
+    assert _pairs(p) == [("Requisition", "LT-10-79"), ("DATE", "March 27, 1984")]
+
+
+def test_a_column_heading_whose_second_line_starts_with_a_figure():
+    p = page(1, [
+        (0.3, 0.100, "Present Sample"), (0.5, 0.100, "Mean of Last"),
+        (0.52, 0.116, "12 Samples"),
+        (0.1, 0.140, "Weight"), (0.32, 0.140, "1.089"), (0.52, 0.140, "1.106"),
+        (0.1, 0.160, "Draw"), (0.32, 0.160, "0.34"), (0.52, 0.160, "0.37"),
+    ])
+    pairs = _pairs(p)
+    assert ("Mean of Last 12 Samples", "1.106") in pairs and ("Mean of Last 12 Samples", "0.37") in pairs
+    assert not any(v == "12 Samples" for _, v in pairs)
+
+
+def test_an_s_read_for_a_dollar_sign_before_an_amount_is_a_dollar_sign():
+    p = page(1, [(0.1, 0.10, "Cost"), (0.3, 0.10, "S2.00"), (0.1, 0.20, "Project No"), (0.3, 0.20, "S0002 Supp 2")])
+    assert _pairs(p) == [("Cost", "$2.00"), ("Project No", "S0002 Supp 2")]
+
+
+def test_a_colon_closes_a_long_label():
+    p = page(1, [(0.1, 0.10, "If you have any questions, please contact the following person:"),
+                 (0.62, 0.10, "Mary D. Davis")])
+    assert _pairs(p) == [("If you have any questions, please contact the following person:", "Mary D. Davis")]
