@@ -7,8 +7,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from docproc.document import BBox, Document, Page, Word, union_bbox
 from docproc.normalize import Context, detect_currency, infer_date_order
 
@@ -79,19 +77,14 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     Wider gaps stay: they separate a label from a value in another column."""
     lines = sorted(lines, key=lambda ln: (ln.page, ln.bbox[0]))
     out: list[TextLine] = []
-    # Top and bottom of every line kept so far on this page, for a vectorised first test:
-    # pages have hundreds of lines, and only the few sharing a row can take a fragment.
-    tops = np.empty(len(lines))
-    bottoms = np.empty(len(lines))
     page_start = 0  # lines never merge across pages: compare with this page's lines only
     for ln in lines:
         if out and out[-1].page != ln.page:
             page_start = len(out)
         top, bottom = ln.bbox[1], ln.bbox[3]
-        n = len(out)
-        rows = np.flatnonzero((bottoms[page_start:n] >= top) & (tops[page_start:n] <= bottom)) + page_start
-        for k in rows:
-            o = out[k]
+        for o in out[page_start:]:
+            if o.bbox[3] < top or o.bbox[1] > bottom:
+                continue  # no vertical overlap: not its row (cheap test first; pages have many lines)
             gap = ln.bbox[0] - o.bbox[2]
             if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
                 shift = len(o.text) + 1
@@ -99,10 +92,8 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
                 o.text = f"{o.text} {ln.text}"
                 o.bbox = union_bbox([o.bbox, ln.bbox])
                 o.confidence = min(o.confidence, ln.confidence)
-                tops[k], bottoms[k] = o.bbox[1], o.bbox[3]
                 break
         else:
-            tops[n], bottoms[n] = top, bottom
             out.append(ln)
     return out
 
