@@ -266,7 +266,6 @@ class PageCells(list):
         super().__init__(cells)
         self._order = sorted(range(len(self)), key=lambda i: self[i].bbox[1])
         self._tops = [self[i].bbox[1] for i in self._order]
-        self._tallest = max((c.bbox[3] - c.bbox[1] for c in self), default=0.0)
         self._members = {id(c) for c in self}
         self._rows: dict[int, list[Cell]] = {}
         # Box edges as arrays in list order: "the nearest box above" tests every box of the
@@ -280,11 +279,10 @@ class PageCells(list):
         """The boxes that share `a`'s row (`a` itself included when it is one), in list order."""
         hit = self._rows.get(id(a)) if id(a) in self._members else None
         if hit is None:
-            # A box on a's row overlaps it vertically: its top is above a's bottom and within
-            # the tallest box's height of a's top.
-            lo = bisect.bisect_left(self._tops, a.bbox[1] - self._tallest - 1e-9)
-            hi = bisect.bisect_left(self._tops, a.bbox[3])
-            hit = [self[i] for i in sorted(self._order[lo:hi]) if _same_row(a, self[i])]
+            # _same_row against every box of the page at once (numpy; the same arithmetic).
+            overlap = np.minimum(self._y1, a.bbox[3]) - np.maximum(self._y0, a.bbox[1])
+            same = (overlap >= 0.5 * np.minimum(a.height, self._heights)) & (self._pages == a.page)
+            hit = [self[int(i)] for i in np.flatnonzero(same)]
             if id(a) in self._members:
                 self._rows[id(a)] = hit
         return hit
