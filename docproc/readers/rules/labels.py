@@ -47,15 +47,8 @@ def _exact_pattern(label: str) -> re.Pattern:
     return re.compile(r"(?<![\w])" + r"[^\S\n]*".join(words) + r"(?![a-z])", re.IGNORECASE)
 
 
-def match_label(line: TextLine, label: str) -> LabelHit | None:
-    """Where `label` occurs in `line`, with a score; None when it does not."""
-    m = _exact_pattern(label).search(line.text)
-    if m:
-        return LabelHit(line, m.start(), m.end(), 1.0, label)
-    return _fuzzy_match(line, label) if len(label) >= MIN_FUZZY_LEN else None
-
-
 def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
+    """Where `label` occurs in `line` despite OCR slips, with a score; None when it does not."""
     lower = line.text.lower()
     align = fuzz.partial_ratio_alignment(label, lower, score_cutoff=MIN_SCORE * 100)
     if align is None:
@@ -107,7 +100,7 @@ QUALIFIED = 0.8
 
 
 def _label_matches(lines: list[TextLine], labels: list[str]) -> dict[int, list[LabelHit | None]]:
-    """match_label for every line and label, computed per label over the whole document: one
+    """Label hits for every line and label, computed per label over the whole document: one
     regex pass over the joined text for exact hits, and rapidfuzz's vectorised partial ratio to
     pick the few lines worth a fuzzy alignment (the same cutoff, so the same hits)."""
     text = "\n".join(ln.text for ln in lines)
