@@ -141,19 +141,27 @@ def bench_set(name: str, files: list[Path], options: PipelineOptions) -> dict:
     }
 
 
-def bench_tesseract(files: list[Path]) -> tuple[float, float] | None:
-    """(wall, CPU) seconds per page of bare Tesseract (eng) on the same images."""
+def _images(files: list[Path]) -> list[Path]:
+    return [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff")]
+
+
+def _tesseract_page(path: Path) -> None:
     import pytesseract
     from PIL import Image
 
-    images = [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff")]
+    with Image.open(path) as im:
+        pytesseract.image_to_string(im, lang="eng")
+
+
+def bench_tesseract(files: list[Path]) -> tuple[float, float] | None:
+    """(wall, CPU) seconds per page of bare Tesseract (eng) on the same images."""
+    images = _images(files)
     if not images:
         return None
     c0 = cpu_s()
     t0 = time.perf_counter()
     for f in images:
-        with Image.open(f) as im:
-            pytesseract.image_to_string(im, lang="eng")
+        _tesseract_page(f)
     wall = (time.perf_counter() - t0) / len(images)
     cpu = sum(cpu_s()) - sum(c0)
     return wall, cpu / len(images)
@@ -177,23 +185,15 @@ def bench_tesseract_parallel(files: list[Path], workers: int) -> float | None:
     """Wall seconds per page of `workers` bare Tesseract processes, one OpenMP thread each."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import pytesseract
-    from PIL import Image
-
-    images = [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff")]
+    images = _images(files)
     if not images:
         return None
-
-    def one(f: Path) -> None:
-        with Image.open(f) as im:
-            pytesseract.image_to_string(im, lang="eng")
-
     old = os.environ.get("OMP_THREAD_LIMIT")
     os.environ["OMP_THREAD_LIMIT"] = "1"  # the tesseract child inherits it
     try:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(one, images))
+            list(pool.map(_tesseract_page, images))
         return (time.perf_counter() - t0) / len(images)
     finally:
         if old is None:

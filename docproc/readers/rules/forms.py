@@ -493,11 +493,6 @@ def _value_groups(cells: list[Cell]) -> list[list[Cell]]:
     return groups
 
 
-def _cell_above(cells: PageCells, box: BBox, top: float, page: int, h: float) -> Cell | None:
-    """The nearest box above `top` whose column overlaps `box`'s."""
-    return cells.above(box, top, page, h)
-
-
 def _row_key(cells: list[Cell], group: list[Cell]) -> Cell | None:
     """The nearest label left of an answer on its row."""
     left = [c for c in _mates(cells, group[0]) if c.bbox[2] <= group[0].bbox[0] + 0.005 and _keyish(c)]
@@ -510,7 +505,7 @@ def _heading(cells: list[Cell], head: Cell) -> str:
     parts = [head.text]
     top = head
     while True:
-        up = _cell_above(cells, top.bbox, top.bbox[1], top.page, top.height)
+        up = cells.above(top.bbox, top.bbox[1], top.page, top.height)
         if (up is None or up.used or not label_like(up) or top.bbox[1] - up.bbox[3] > 0.5 * top.height
                 or any(c is not head and _overlap(c.bbox, up.bbox) > 0 for c in _mates(cells, head))):
             return " ".join(parts)
@@ -651,7 +646,7 @@ def _answer_under_label(cells: PageCells, key: Cell) -> list[Cell] | None:
     if (not _is_value(below) or _keyish(below) or _wide(below)
             or _row_key(cells, [below]) is not None):
         return None
-    up = _cell_above(cells, below.bbox, below.bbox[1], below.page, below.height)
+    up = cells.above(below.bbox, below.bbox[1], below.page, below.height)
     if up is not None and up is not key and up.bbox[3] > key.bbox[1] + 0.3 * h:
         return None  # another box lies between the label and this one
     return [below]
