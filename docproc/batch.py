@@ -113,7 +113,7 @@ def _init_worker(options_json: str) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or cap < hard:
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    pipeline.warm_up(options)
+    pipeline.warm_up(options, page_models=False)
 
 
 def _run_one(path: str, options_json: str) -> dict:

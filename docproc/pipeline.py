@@ -274,14 +274,19 @@ def run(path: str | Path, options: PipelineOptions | None = None,
             ErrorRecord(stage="pipeline", code="internal_error", message=type(exc).__name__)])
 
 
-def warm_up(options: PipelineOptions) -> None:
-    """Load the models a worker will need once, before its first document."""
+def warm_up(options: PipelineOptions, page_models: bool = True) -> None:
+    """Load the models a worker will need once, before its first document.
+
+    `page_models=False` leaves the OCR and layout models to load on the first page that needs
+    them: a folder-run worker may only ever see born-digital PDFs, which need neither."""
     # First, while the process is small: sandbox children fork from this helper, not from
     # a process holding the models (a fork's cost grows with the forking process's size).
     sandbox.start_fork_server()
+    readers.get_reader(options.reader)
+    if not page_models:
+        return
     if options.ocr.kind:
         ocr.get_engine(options.ocr)
     warm_layout = getattr(layout, "warm_up", None)
     if warm_layout is not None and options.layout.kind in ("auto", "picodet"):
         warm_layout(options.layout)
-    readers.get_reader(options.reader)

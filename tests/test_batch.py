@@ -97,3 +97,40 @@ def test_bad_inputs_get_error_records_and_good_ones_complete(tmp_path, invoice_s
         assert fields["invoice_number"] and fields["invoice_number"]["normalized"] == spec.invoice_number, stem
         assert fields["total"] and Decimal(fields["total"]["normalized"]) == spec.total, stem
         assert r["document"]["text_source"] == ("ocr" if stem.endswith("scan") else "pdf_text")
+
+
+_LAZY_WORKER = """
+import json, sys
+from docproc import layout, ocr, pipeline
+from docproc.layout import detector
+from docproc.options import PipelineOptions
+
+options = PipelineOptions(schema="invoice")
+pipeline.warm_up(options, page_models=False)
+loaded = lambda: {"ocr": bool(ocr._ENGINES), "layout": detector._MODEL is not None}
+digital = pipeline.run(sys.argv[1], options)
+after_digital = loaded()
+scan = pipeline.run(sys.argv[2], options)
+print(json.dumps({"after_digital": after_digital, "after_scan": loaded(),
+                  "statuses": [digital.status, scan.status],
+                  "fields": [sum(f is not None for f in r.fields.values()) for r in (digital, scan)]}))
+"""
+
+
+def test_folder_worker_loads_page_models_only_for_pages_that_need_them(tmp_path, invoice_specs):
+    """A folder-run worker warms up without the OCR and layout models: a born-digital PDF is
+    read without loading them, and a scan loads them on its first page and is still read."""
+    import sys
+
+    from docproc.samples import render_invoice_pdf, scan_pdf
+
+    pdf, scan = tmp_path / "inv.pdf", tmp_path / "inv-scan.pdf"
+    render_invoice_pdf(invoice_specs[0], pdf)
+    scan_pdf(pdf, scan, random.Random(3))
+    out = subprocess.run([sys.executable, "-c", _LAZY_WORKER, str(pdf), str(scan)], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["statuses"] == ["ok", "ok"]
+    assert report["after_digital"] == {"ocr": False, "layout": False}
+    assert report["after_scan"] == {"ocr": True, "layout": True}
+    assert min(report["fields"]) >= 3
