@@ -50,3 +50,12 @@ def test_a_colon_closes_a_long_label():
     p = page(1, [(0.1, 0.10, "If you have any questions, please contact the following person:"),
                  (0.62, 0.10, "Mary D. Davis")])
     assert _pairs(p) == [("If you have any questions, please contact the following person:", "Mary D. Davis")]
+
+
+def test_a_label_whose_last_word_and_colon_wrap_onto_the_next_line_is_one_key():
+    p = page(1, [(0.085, 0.248, "SOURCE OF"), (0.085, 0.262, "INFORMATION:"), (0.27, 0.260, "SHORT STOP FOOD MARTS"),
+                 (0.09, 0.610, "OTHER"), (0.086, 0.626, "INFORMATION:"), (0.30, 0.626, "SEE ATTACHMENT")])
+    assert _pairs(p) == [("SOURCE OF INFORMATION:", "SHORT STOP FOOD MARTS"), ("OTHER INFORMATION:", "SEE ATTACHMENT")]
+    # A name or a complete label over a colon label is a line of its own.
+    p = page(1, [(0.1, 0.100, "Research Firm"), (0.1, 0.114, "Facility:"), (0.3, 0.114, "Suburban Associates")])
+    assert _pairs(p) == [("Facility:", "Suburban Associates")]

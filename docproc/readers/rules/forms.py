@@ -575,10 +575,25 @@ def _label_tail(cells: PageCells, key: Cell) -> Cell | None:
     h = key.height
     for c in cells.tops_between(key.bbox[3] - 0.3 * h, key.bbox[3] + 0.6 * h):
         if (c is not key and 0 <= c.bbox[1] - key.bbox[3] + 0.3 * h <= 0.9 * h
-                and abs(c.bbox[0] - key.bbox[0]) <= 0.03 and _reads_on(c.text) and not closed_key(c)
+                and abs(c.bbox[0] - key.bbox[0]) <= 0.03
+                and ((_reads_on(c.text) and not closed_key(c))
+                     or (_closes_label(key, c) and not _has_row_value(cells, key)))
                 and not (_has_row_value(cells, key) and _own_row_value(cells, c, key))):
             return c
     return None
+
+
+_OPEN_END = frozenset("of for to and & the per in on by".split())
+
+
+def _closes_label(key: Cell, c: Cell) -> bool:
+    """"OTHER" / "INFORMATION:", "SOURCE OF" / "INFORMATION:": a label's last word and its
+    colon on the next line, in the same lettering, under one word or words that cannot end a
+    label (two stacked labels, or a name over a label, are more often two lines of their own)."""
+    head = key.text.split()
+    return (not closed_key(key) and closed_key(c) and len(c.text.split()) == 1
+            and (len(head) == 1 or head[-1].strip(".,").lower() in _OPEN_END)
+            and key.text.isupper() == c.text.isupper() and _label_like_text(c.text.rstrip(":")))
 
 
 def _own_row_value(cells: list[Cell], cell: Cell, other: Cell) -> bool:
