@@ -18,9 +18,9 @@ def test_each_line_of_a_cc_list_is_an_answer_of_its_own():
     ])
     assert sorted(_pairs(p)) == sorted([("cc:", "A. H. Tisch"), ("cc:", "L. H. Kersh"), ("cc:", "R. H. Orcutt"),
                                         ("cc:", "J. R. Slater"), ("cc:", "Records")])
-    # Another label's second line stays with its first ("Copies to:" lists are read as one answer).
+    # Another label's lines are one answer ("Copies to:" lists are read as one answer).
     p = page(1, [(0.1, 0.500, "Copies to:"), (0.25, 0.500, "H. J. Minnemeyer"), (0.25, 0.516, "L. B. Gray")])
-    assert _pairs(p) == [("Copies to:", "H. J. Minnemeyer")]
+    assert _pairs(p) == [("Copies to:", "H. J. Minnemeyer L. B. Gray")]
 
 
 def test_a_field_label_a_word_space_after_an_answer_starts_its_own_field():
@@ -59,3 +59,13 @@ def test_a_label_whose_last_word_and_colon_wrap_onto_the_next_line_is_one_key():
     # A name or a complete label over a colon label is a line of its own.
     p = page(1, [(0.1, 0.100, "Research Firm"), (0.1, 0.114, "Facility:"), (0.3, 0.114, "Suburban Associates")])
     assert _pairs(p) == [("Facility:", "Suburban Associates")]
+
+
+def test_a_colon_labels_short_answer_goes_on_over_the_lines_under_it():
+    p = page(1, [(0.1, 0.100, "RETURN TO:"), (0.25, 0.100, "Marden-Kane, Inc."), (0.25, 0.116, "666 Fifth Avenue"),
+                 (0.25, 0.132, "New York, NY 10103")])
+    assert _pairs(p) == [("RETURN TO:", "Marden-Kane, Inc. 666 Fifth Avenue New York, NY 10103")]
+    # A date or a number ends on its line: what is under it is something else.
+    p = page(1, [(0.1, 0.100, "Date:"), (0.25, 0.100, "January 15, 1997"), (0.25, 0.116, "Mark Berlind"),
+                 (0.6, 0.100, "Total:"), (0.7, 0.100, "85,208"), (0.7, 0.116, "26,055")])
+    assert sorted(_pairs(p)) == [("Date:", "January 15, 1997"), ("Total:", "85,208")]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docproc.document import BBox, Document, KeyValue, union_bbox
+from docproc.normalize import find_dates
 
 MAX_KEY_WORDS = 7
 MAX_COLON_KEY_WORDS = 12  # a colon closes a label however long ("Please list the samples you need:")
@@ -353,6 +354,18 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
             break  # the answer of the label left of it
         lines.append(nxt)
     return lines
+
+
+def _may_wrap(key: Cell, answer: Cell) -> bool:
+    """A colon label's short answer may go on over the lines under it (an address, a name and
+    its group) unless it is a list's first item, a number or a date: those end on their line."""
+    text = answer.text
+    return not (_LIST_LABEL.match(key.text) or _NUMBER_CELL.match(text) or _whole_date(text))
+
+
+def _whole_date(text: str) -> bool:
+    spans = find_dates(text)
+    return len(spans) == 1 and len(spans[0].text) >= len(text.strip(" .,")) - 1
 
 
 # Labels over a list of people, one answer per line ("cc: A. Smith / B. Jones", a distribution
@@ -708,6 +721,8 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         if groups:
             first = groups[0]
             if closed and len(first) == 1 and _wide(first[0]):
+                groups[0] = _continuation(cells, first[0])
+            elif closed and len(first) == 1 and len(groups) == 1 and _may_wrap(key, first[0]):
                 groups[0] = _continuation(cells, first[0])
             elif closed and len(first) == 1:
                 groups = [[c] for c in _list_answers(cells, key, first[0])] + groups[1:]
