@@ -127,3 +127,16 @@ def test_customer_address_label_next_to_no_address_gives_way_to_the_issuer_block
         (0.05, 0.320, "Address"), (0.30, 0.320, "CASH"),
     ])
     assert f["vendor_address"].normalized == "No: 28, JALAN ASTANA 1C, 41050 KLANG SELANGOR"
+
+
+def test_full_stops_between_address_parts_are_read_as_commas_but_abbreviations_keep_theirs():
+    f = _read([
+        (0.20, 0.080, "KEDAI RUNCIT MAJU"),
+        (0.13, 0.100, "NO.32 & 33. JALAN SR 1/9. SEKSYEN 9."),
+        (0.13, 0.116, "LOT P.T. 2811 TMN. SERDANG RAYA. 43300 KEMBANGAN."),
+        (0.30, 0.132, "TEL: 03-8945 1234"),
+        (0.05, 0.70, "TOTAL"), (0.75, 0.70, "12.50"),
+    ])
+    assert f["vendor_address"].normalized == (
+        "NO.32 & 33, JALAN SR 1/9, SEKSYEN 9, LOT P.T. 2811 TMN. SERDANG RAYA, 43300 KEMBANGAN.")
+    assert f["vendor_address"].value.startswith("NO.32 & 33. JALAN")  # the raw value is what was read

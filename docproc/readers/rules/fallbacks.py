@@ -199,6 +199,18 @@ def _branch_line(view: DocView, line: TextLine, column) -> bool:
     return bool(nxt) and bool(_HOUSE_NUMBER.search(nxt[0].text))
 
 
+# A full stop that ends an address part ("TAMAN SRI PUTRA. 81200", "SEKSYEN 9. TAMAN"): after a
+# number or a word of 3+ letters and before the next part. OCR reads the small commas of
+# thermal prints as full stops; abbreviations ("NO.", "JLN.", "P.T.") keep theirs.
+_PART_STOP = re.compile(r"(?<=[0-9A-Za-z])\.(?= +[0-9A-Za-z(])")
+_ABBREVIATION = re.compile(r"(?:^|[\s,.])(?:[A-Za-z]{1,2}|no|jln|jl|tmn|bdr|kg|lrg|st|rd|ave|blvd|bhd|sdn|flr|blk|ste)$",
+                           re.IGNORECASE)
+
+
+def address_commas(text: str) -> str:
+    return _PART_STOP.sub(lambda m: "." if _ABBREVIATION.search(text[:m.start()]) else ",", text)
+
+
 def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=None) -> Candidate | None:
     """The address block right under the issuer's name: following lines until a phone, tax id,
     date or title line (company registration numbers in brackets are skipped)."""
@@ -223,7 +235,8 @@ def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=No
         return None
     text = " ".join(ln.text.strip() for ln in picked)
     first = picked[0]
-    cand = _candidate(spec, first, Value(0, len(first.text), text, " ".join(text.split())), 0.45, "address block")
+    cand = _candidate(spec, first, Value(0, len(first.text), text, address_commas(" ".join(text.split()))),
+                      0.45, "address block")
     cand.box = union_bbox([ln.bbox for ln in picked])
     return cand
 
