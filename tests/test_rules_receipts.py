@@ -140,3 +140,15 @@ def test_full_stops_between_address_parts_are_read_as_commas_but_abbreviations_k
     assert f["vendor_address"].normalized == (
         "NO.32 & 33, JALAN SR 1/9, SEKSYEN 9, LOT P.T. 2811 TMN. SERDANG RAYA, 43300 KEMBANGAN.")
     assert f["vendor_address"].value.startswith("NO.32 & 33. JALAN")  # the raw value is what was read
+
+
+def test_a_date_whose_separators_ocr_lost_is_the_last_resort():
+    lines = [(0.20, 0.080, "KEDAI RUNCIT MAJU"), (0.30, 0.20, "Tax Invoice"), (0.30, 0.22, "2703/2018"),
+             (0.05, 0.70, "TOTAL"), (0.75, 0.70, "12.50")]
+    f = _read(lines)
+    assert f["date"].normalized == "2018-03-27" and f["date"].confidence < 0.35
+    # A real date anywhere wins; a token that is no day-first date is none.
+    f = _read(lines[:2] + [(0.30, 0.22, "27032018"), (0.30, 0.30, "Date: 28/03/2018")] + lines[3:])
+    assert f["date"].normalized == "2018-03-28"
+    f = _read(lines[:2] + [(0.30, 0.22, "45132018")] + lines[3:])
+    assert f["date"] is None

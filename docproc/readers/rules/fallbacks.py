@@ -77,6 +77,24 @@ def first_date(view: DocView, spec: FieldSpec) -> Candidate | None:
         if found:
             s = found[0]
             return _candidate(spec, line, Value(s.start, s.end, s.text, s.normalized), 0.35, "first date")
+    return glued_date(view, spec)
+
+
+# A day-first date whose first separators OCR lost: "2703/2018", "27032018" (a whole token).
+_GLUED_DATE = re.compile(r"(?<![\w/.-])(\d{2})(\d{2})/?((?:19|20)\d{2})(?![\w/.-])")
+
+
+def glued_date(view: DocView, spec: FieldSpec) -> Candidate | None:
+    """The last resort when no line holds a date: the first token that reads as a day-first
+    date with its separators lost (in a month-first document such a token is too ambiguous)."""
+    if view.ctx.date_order == "MDY":
+        return None
+    for line in view.lines[:60]:
+        for m in _GLUED_DATE.finditer(line.text):
+            found = find_dates(f"{m.group(1)}/{m.group(2)}/{m.group(3)}", "DMY")
+            if found:
+                return _candidate(spec, line, Value(m.start(), m.end(), m.group(0), found[0].normalized),
+                                  0.25, "date without separators")
     return None
 
 
