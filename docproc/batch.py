@@ -3,7 +3,8 @@
 Each document runs in a pool worker process with a per-document timeout and an address-space
 cap, so a hostile file that hangs or crashes a renderer costs one error record, never the
 batch: pebble replaces a dead or timed-out worker and the other documents go on.
-Models load once per worker process (warmed in the initializer).
+Models load once per worker process: the reader in the initializer, the OCR and layout models
+on the first page that needs them (a worker that only sees born-digital PDFs never loads them).
 """
 
 from __future__ import annotations
