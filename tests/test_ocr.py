@@ -155,3 +155,28 @@ def test_paddle_real_pipeline_when_installed(tmp_path):
     opts = OcrOptions(kind="paddleocr", paddle_model_dir=str(tmp_path))
     res = ocr_page(_page(LATIN), opts, Limits())
     assert "INV-2024-001" in [w.text for w in res.words]
+
+
+def test_the_angle_classifier_votes_on_the_page_and_never_turns_single_boxes(monkeypatch):
+    """Its verdicts only decide whether the whole page is upside down: a box it wrongly sees as
+    turned on an upright page is still read upright (and only a sample of boxes is asked)."""
+    from rapidocr.ch_ppocr_cls.utils import TextClsOutput
+
+    from docproc.ocr.rapid import CLS_SAMPLE
+
+    engine = get_engine(OcrOptions())
+    lines = LATIN + [f"Line {i} of the delivery note, item {i * 7}" for i in range(30)]
+    img = _page(lines, size=20)
+    honest = engine.read(img)
+    assert honest.flipped_share < 0.5
+
+    asked: list[int] = []
+
+    def every_box_turned(crops):
+        asked.append(len(crops))
+        return TextClsOutput(img_list=[c[::-1, ::-1] for c in crops], cls_res=[("180", 0.99)] * len(crops))
+
+    monkeypatch.setattr(engine._ocr, "_load_cls_model", lambda: every_box_turned)
+    fooled = engine.read(img)
+    assert fooled.flipped_share == 1.0 and asked and max(asked) <= CLS_SAMPLE < len(honest.segment_scores)
+    assert [w.text for w in fooled.words] == [w.text for w in honest.words]

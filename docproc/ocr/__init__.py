@@ -74,8 +74,7 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
         return result
 
     read = engine.read(image)  # type: ignore[attr-defined]
-    n_boxes = len({w.segment for w in read.words}) + len(read.suspects)
-    if n_boxes and read.flipped >= FLIPPED_SHARE * n_boxes:
+    if read.flipped_share >= FLIPPED_SHARE:
         image = image.rotate(180)
         read = engine.read(image)  # type: ignore[attr-defined]
         result.rotation = 180
