@@ -221,8 +221,8 @@ def _branch_line(view: DocView, line: TextLine, column) -> bool:
 # number or a word of 3+ letters and before the next part. OCR reads the small commas of
 # thermal prints as full stops; abbreviations ("NO.", "JLN.", "P.T.") keep theirs.
 _PART_STOP = re.compile(r"(?<=[0-9A-Za-z])\.(?= +[0-9A-Za-z(])")
-_ABBREVIATION = re.compile(r"(?:^|[\s,.])(?:[A-Za-z]{1,2}|no|jln|jl|tmn|bdr|kg|lrg|st|rd|ave|blvd|bhd|sdn|flr|blk|ste)$",
-                           re.IGNORECASE)
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s,.])(?:[A-Za-z]{1,2}|no|jln|jl|tmn|bdr|kg|lrg|st|rd|ave|blvd|bhd|sdn|flr|blk|ste)$", re.IGNORECASE)
 
 
 def address_commas(text: str) -> str:

@@ -356,6 +356,11 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
     return lines
 
 
+# Labels over a list of people, one answer per line ("cc: A. Smith / B. Jones", a distribution
+# list printed in columns): each line is an answer of its own, not one wrapped answer.
+_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$", re.IGNORECASE)
+
+
 def _may_wrap(key: Cell, answer: Cell) -> bool:
     """A colon label's short answer may go on over the lines under it (an address, a name and
     its group) unless it is a list's first item, a number or a date: those end on their line."""
@@ -366,11 +371,6 @@ def _may_wrap(key: Cell, answer: Cell) -> bool:
 def _whole_date(text: str) -> bool:
     spans = find_dates(text)
     return len(spans) == 1 and len(spans[0].text) >= len(text.strip(" .,")) - 1
-
-
-# Labels over a list of people, one answer per line ("cc: A. Smith / B. Jones", a distribution
-# list printed in columns): each line is an answer of its own, not one wrapped answer.
-_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$", re.IGNORECASE)
 
 
 def _list_answers(cells: PageCells, key: Cell, first: Cell) -> list[Cell]:
@@ -720,9 +720,7 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
         groups = groups[:1] + [g for g in groups[1:] if id(g[0]) in in_table]
         if groups:
             first = groups[0]
-            if closed and len(first) == 1 and _wide(first[0]):
-                groups[0] = _continuation(cells, first[0])
-            elif closed and len(first) == 1 and len(groups) == 1 and _may_wrap(key, first[0]):
+            if closed and len(first) == 1 and (_wide(first[0]) or (len(groups) == 1 and _may_wrap(key, first[0]))):
                 groups[0] = _continuation(cells, first[0])
             elif closed and len(first) == 1:
                 groups = [[c] for c in _list_answers(cells, key, first[0])] + groups[1:]
