@@ -18,12 +18,14 @@ import numpy as np
 
 from docproc.document import BBox, Document, KeyValue, union_bbox
 from docproc.normalize import find_dates
+from docproc.readers.rules import form_links
 
 MAX_KEY_WORDS = 7
 MAX_COLON_KEY_WORDS = 12  # a colon closes a label however long ("Please list the samples you need:")
 MAX_RIGHT_GAP = 0.35  # page widths between a label and its value on one row
 MAX_VALUE_LINES = 12
-MAX_HEADING_WORDS = 4  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
+MAX_HEADING_WORDS = 4
+LINK_CONFIDENCE = 0.5  # times the link model's probability: a learned link is weaker evidence than a rule  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Cell:
     used: bool = False
     joined_label: bool = False  # a label printed over two lines, judged by its first line
     split_value: bool = False  # the rest of a box split after its label: an answer, never a label
+    is_key: bool = False  # a pair's key
+    links: list["Cell"] = field(default_factory=list)  # the keys of the pairs this box answers
 
     @property
     def height(self) -> float:
@@ -467,6 +471,9 @@ _S_AMOUNT = re.compile(r"(?<![\w$])S(?=\d{1,3}(?:,\d{3})*\.\d\d\b)")
 
 
 def _pair(key: Cell, values: list[Cell], confidence: float) -> KeyValue:
+    key.is_key = True
+    for v in values:
+        v.links.append(key)
     return KeyValue(
         key=key.text, value=_S_AMOUNT.sub("$", " ".join(v.text for v in values)), page=key.page,
         key_bbox=key.bbox,
@@ -573,13 +580,15 @@ def _heads_value(cells: list[Cell], head: Cell) -> bool:
     return below is not None and not _keyish(below)
 
 
-def read_form_pairs(doc: Document) -> list[KeyValue]:
+def read_form_pairs(doc: Document, links: bool = True) -> list[KeyValue]:
+    """The form's question -> answer pairs: the layout rules' pairs, and with `links` the ones
+    the link model (form_links.py) adds."""
     # Pairs never cross pages, and pairing looks at every box of its page: one page at a time
     # keeps a 400-page document linear in pages instead of quadratic in its boxes.
     by_page: dict[int, list[Cell]] = {}
     for cell in page_cells(doc):
         by_page.setdefault(cell.page, []).append(cell)
-    return [pair for cells in by_page.values() for pair in _page_pairs(PageCells(cells))]
+    return [pair for cells in by_page.values() for pair in _page_pairs(PageCells(cells), links)]
 
 
 def _label_tail(cells: PageCells, key: Cell) -> Cell | None:
@@ -680,7 +689,16 @@ def _answer_under_label(cells: PageCells, key: Cell) -> list[Cell] | None:
     return [below]
 
 
-def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
+def _page_pairs(cells: list[Cell], links: bool = True) -> list[KeyValue]:
+    cells, out = rule_pairs(cells)
+    for key, value, p in form_links.extra_links(cells) if links else []:
+        out.append(_pair(key, [value], LINK_CONFIDENCE * p))
+    return out
+
+
+def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
+    """The page's boxes (label lines joined) and the pairs the layout rules find among them;
+    each box's `links` name the keys it answers."""
     cells = PageCells(_join_label_lines(cells))
     out: list[KeyValue] = []
     headed = []
@@ -757,4 +775,4 @@ def _page_pairs(cells: list[Cell]) -> list[KeyValue]:
             tail = tails.get(id(head))
             pair.key = _heading(cells, head) + (f" {tail.text}" if tail is not None else "")
             out.append(pair)
-    return out
+    return cells, out

@@ -1,0 +1,145 @@
+"""Train the form-link model (docproc/readers/rules/form_links.py) on a key-value dev set.
+
+    .venv/bin/python scripts/doccache.py build ../shared/eval/funsd_forms /tmp/doccache/funsd_forms
+    .venv/bin/python scripts/train_form_links.py ../shared/eval/funsd_forms /tmp/doccache/funsd_forms
+
+Needs scikit-learn and skl2onnx (`pip install -e .[train]`); the runtime needs neither. Every
+candidate (label box, answer box) of every page is labelled by the dev set's question/answer
+pairs (soft match, as `docproc eval` scores). The script first reports, per threshold, the pair
+F1 of the rules alone and of rules plus model under k-fold cross-validation by document (each
+document scored by a model that never saw it: the estimate for unseen forms), then trains on
+every document and writes the ONNX model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from docproc.document import Document  # noqa: E402
+from docproc.evaluate import _score_pairs, values_match  # noqa: E402
+from docproc.readers.rules import form_links, forms  # noqa: E402
+
+SEED = 0
+
+
+def _page_data(doc: Document, expected: list[dict]):
+    """Per page: rule pairs (as dicts), candidates, features, labels."""
+    by_page: dict[int, list] = {}
+    for cell in forms.page_cells(doc):
+        by_page.setdefault(cell.page, []).append(cell)
+    rule, cands, xs, ys = [], [], [], []
+    for cells in by_page.values():
+        cells, out = forms.rule_pairs(forms.PageCells(cells))
+        rule += out
+        cs = form_links.candidates(cells)
+        cands.append((cells, cs))
+        xs.append(form_links.features(cells, cs))
+        for k, v in zip(cs.key.tolist(), cs.value.tolist()):
+            ys.append(any(values_match(e["key"], cells[k].text, "string", True)
+                          and values_match(e["value"], cells[v].text, "string", True) for e in expected))
+    x = np.concatenate(xs) if xs else np.zeros((0, len(form_links.FEATURES)), dtype=np.float32)
+    return rule, cands, x, np.array(ys, dtype=int)
+
+
+def _f1(counts) -> float:
+    p = counts.tp / max(counts.tp + counts.fp, 1)
+    r = counts.tp / max(counts.tp + counts.fn, 1)
+    return 2 * p * r / max(p + r, 1e-9)
+
+
+def _model():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=120, learning_rate=0.1, max_leaf_nodes=31,
+                                          min_samples_leaf=20, l2_regularization=1.0, random_state=SEED)
+
+
+def _score(docs, probs_by_doc, threshold: float | None):
+    from docproc.evaluate import Counts
+
+    soft, exact = Counts(), Counts()
+    for (expected, rule, cands, _x, _y), probs in zip(docs, probs_by_doc):
+        pred = [{"key": kv.key, "value": kv.value} for kv in rule]
+        if threshold is not None:
+            at = 0
+            for cells, cs in cands:
+                links = form_links.choose_links(cells, cs, probs[at:at + len(cs)], threshold)
+                pred += [{"key": k.text, "value": v.text} for k, v, _p in links]
+                at += len(cs)
+        for counts, soft_match in ((soft, True), (exact, False)):
+            c = _score_pairs(expected, pred, soft_match)
+            counts.tp += c.tp
+            counts.fp += c.fp
+            counts.fn += c.fn
+    return _f1(soft), _f1(exact)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dataset", type=Path)
+    ap.add_argument("cache", type=Path)
+    ap.add_argument("--out", type=Path, default=form_links.MODEL_PATH)
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args()
+
+    lines = [json.loads(l) for l in (args.dataset / "manifest.jsonl").read_text().splitlines() if l.strip()]
+    docs = []
+    for line in lines:
+        path = args.cache / f"{line['id']}.json"
+        if not path.is_file():
+            continue
+        doc = Document.model_validate_json(path.read_text())
+        expected = line["expected"]["pairs"]
+        docs.append((expected, *_page_data(doc, expected)))
+    n_pos = sum(int(d[4].sum()) for d in docs)
+    n_all = sum(len(d[4]) for d in docs)
+    print(f"{len(docs)} documents, {n_all} candidates, {n_pos} positive")
+
+    rng = np.random.default_rng(SEED)
+    fold = rng.permutation(len(docs)) % args.folds
+    probs_by_doc: list[np.ndarray] = [np.zeros(0)] * len(docs)
+    for f in range(args.folds):
+        train = [d for d, k in zip(docs, fold) if k != f]
+        model = _model().fit(np.concatenate([d[3] for d in train]), np.concatenate([d[4] for d in train]))
+        for i, d in enumerate(docs):
+            if fold[i] == f and len(d[3]):
+                probs_by_doc[i] = model.predict_proba(d[3])[:, 1]
+    soft, exact = _score(docs, probs_by_doc, None)
+    print(f"rules alone: soft F1 {soft:.3f}, exact F1 {exact:.3f}")
+    for t in (0.2, 0.3, 0.4, 0.5, 0.6):
+        soft, exact = _score(docs, probs_by_doc, t)
+        mark = "  <- form_links.ADD_THRESHOLD" if t == form_links.ADD_THRESHOLD else ""
+        print(f"rules + links (cross-validated, {args.folds} folds), threshold {t}: "
+              f"soft F1 {soft:.3f}, exact F1 {exact:.3f}{mark}")
+
+    model = _model().fit(np.concatenate([d[3] for d in docs]), np.concatenate([d[4] for d in docs]))
+    import skl2onnx.common.tree_ensemble as tree_ensemble
+    from skl2onnx import to_onnx
+
+    # skl2onnx 1.20 passes a Python bool for a leaf's missing-value flag, which ONNX's int
+    # attribute refuses; the features are never missing, so the flag is 0 or 1 alike.
+    add_node = tree_ensemble.add_node
+    tree_ensemble.add_node = lambda *a, nodes_missing_value_tracks_true=0, **k: add_node(
+        *a, nodes_missing_value_tracks_true=int(nodes_missing_value_tracks_true), **k)
+
+    onx = to_onnx(model, np.zeros((1, len(form_links.FEATURES)), dtype=np.float32),
+                  options={id(model): {"zipmap": False}}, target_opset={"": 17, "ai.onnx.ml": 3})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(onx.SerializeToString())
+    x_all = np.concatenate([d[3] for d in docs])
+    diff = np.abs(form_links.LinkModel(args.out).predict(x_all) - model.predict_proba(x_all)[:, 1])
+    print(f"ONNX vs scikit-learn probabilities: max difference {diff.max():.2e}")
+    assert diff.max() < 1e-3, "the ONNX model disagrees with the trained one"
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()

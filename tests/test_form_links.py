@@ -1,0 +1,81 @@
+"""The learned form links (docproc.readers.rules.form_links): candidates, features, the shipped
+ONNX model and what it adds to the layout rules' pairs, on hand-built pages."""
+
+import numpy as np
+
+from docproc.readers.rules import form_links, forms
+from docproc.readers.rules.forms import read_form_pairs
+from tests.rules_helpers import document, page
+
+
+def _cells(rows):
+    cells, _pairs = forms.rule_pairs(forms.PageCells(forms.page_cells(document(page(1, rows)))))
+    return cells
+
+
+def test_the_shipped_model_reads_the_feature_rows_and_gives_probabilities():
+    assert form_links.MODEL_PATH.is_file()
+    model = form_links.default_model()
+    assert model is not None
+    assert model._session.get_inputs()[0].shape[1] == len(form_links.FEATURES)
+    cells = _cells([(0.1, 0.10, "Date:"), (0.3, 0.10, "9/3/92"), (0.1, 0.13, "Brand"), (0.3, 0.13, "PHOENIX")])
+    cands = form_links.candidates(cells)
+    x = form_links.features(cells, cands)
+    assert x.shape == (len(cands), len(form_links.FEATURES)) and x.dtype == np.float32
+    p = model.predict(x)
+    assert p.shape == (len(cands),) and ((0 <= p) & (p <= 1)).all()
+    # The rules' own pair is the likeliest link of its answer.
+    date = next(i for i, c in enumerate(cells) if c.text == "9/3/92")
+    best = max((pi, cells[k].text) for k, v, pi in zip(cands.key, cands.value, p) if v == date)
+    assert best[1] == "Date:"
+
+
+def test_a_heading_is_a_candidate_of_every_answer_in_its_column_however_deep():
+    rows = [(0.4, 0.10, "Weight")] + [(0.4, 0.13 + 0.03 * i, f"{i}.25") for i in range(8)]
+    cells = _cells(rows)
+    bottom = next(i for i, c in enumerate(cells) if c.text == "7.25")
+    head = next(i for i, c in enumerate(cells) if c.text == "Weight")
+    cands = form_links.candidates(cells)
+    hit = [j for j in range(len(cands)) if cands.value[j] == bottom and cands.key[j] == head]
+    assert len(hit) == 1
+    j = hit[0]
+    assert cands.column[j] and cands.rank_key[j] == 7 and cands.labels_between[j] == 0
+    # Only the two nearest answers above are candidates besides labels: 7 boxes lie between.
+    assert sum(1 for v in cands.value if v == bottom) == 3
+
+
+def test_choose_links_keeps_the_likeliest_new_key_per_direction():
+    cells = _cells([(0.1, 0.10, "Male"), (0.3, 0.10, "Female"), (0.1, 0.13, "42"), (0.3, 0.13, "58")])
+    idx = {c.text: i for i, c in enumerate(cells)}
+    cands = form_links.Candidates(
+        key=np.array([idx["Male"], idx["Female"], idx["42"], idx["Male"]]),
+        value=np.array([idx["42"], idx["58"], idx["58"], idx["58"]]),
+        column=np.array([True, True, False, True]),
+        rank_key=np.zeros(4, dtype=int), labels_between=np.zeros(4, dtype=int), rank_value=np.zeros(4, dtype=int))
+    for c in cells:
+        c.links = []
+    cells[idx["58"]].links = [cells[idx["Female"]]]  # as if the rules had paired "Female" -> "58" only
+    links = form_links.choose_links(cells, cands, [0.9, 0.95, 0.4, 0.6], threshold=0.5)
+    got = sorted((k.text, v.text, p) for k, v, p in links)
+    # "Female" -> "58" is the rules' own (not repeated); "42" -> "58" is under the threshold;
+    # "Male" -> "58" is the likeliest new key above "58".
+    assert got == [("Male", "42", 0.9), ("Male", "58", 0.6)]
+
+
+def test_the_model_pairs_a_title_case_answer_the_rules_leave_alone():
+    rows = [(0.1, 0.10, "Brand"), (0.3, 0.10, "PHOENIX"),
+            (0.1, 0.13, "Supplier(s)"), (0.3, 0.13, "Ecusta"), (0.5, 0.13, "Swift"),
+            (0.1, 0.16, "Color"), (0.3, 0.16, "Imitation Cork"),
+            (0.1, 0.19, "Style"), (0.3, 0.19, "HLB-KS"), (0.1, 0.22, "Country"), (0.3, 0.22, "CYPRUS")]
+    rules = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(document(page(1, rows)), links=False)}
+    both = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(document(page(1, rows)))}
+    assert ("Supplier(s)", "Ecusta") not in rules  # two Title-Case boxes after a label: no rule fires
+    assert ("Supplier(s)", "Ecusta") in both
+    assert all(both[pair] == conf for pair, conf in rules.items())  # the rules' pairs stay as they were
+    # A learned link is weaker evidence than a rule's pair.
+    assert both[("Supplier(s)", "Ecusta")] < min(rules.values())
+
+
+def test_a_page_with_too_many_boxes_gets_no_candidates():
+    rows = [(0.02 + 0.05 * (i % 19), 0.02 + 0.012 * (i // 19), f"w{i}") for i in range(form_links.MAX_CELLS + 1)]
+    assert len(form_links.candidates(_cells(rows))) == 0
