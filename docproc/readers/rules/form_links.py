@@ -10,8 +10,9 @@ the links the rules did not make.
 
 The model is trained by `scripts/train_form_links.py` on the FUNSD dev set's question/answer
 pairs (features only: box geometry, letter classes, the rules' own verdicts; no words or names)
-and shipped as ONNX (`models/form_links.onnx`, a few hundred KB), run by ONNX Runtime, which
-the OCR already loads. Without the file the rules' pairs stand alone.
+and shipped as ONNX (`models/form_links.onnx`, 261 KB), run by ONNX Runtime, which the OCR
+already loads. On the dev set's own forms the model is in-sample; the script's cross-validation
+gives the estimate for unseen forms. Without the file the rules' pairs stand alone.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ NEAREST_LABELS = 3  # nearest label boxes in each direction
 MAX_ROW_GAP = 0.6  # page widths
 MAX_COLUMN_GAP = 0.3  # page heights
 COLUMN_SLACK = 2.0  # line heights a heading may stand beside its column (a heading over two columns)
-MAX_CELLS = 600  # a page with more boxes is running text or a dense table, not a form: the rules alone
-# (the candidate search holds a few boxes-by-boxes matrices)
+# A page with more boxes is running text or a dense table, not a form: the rules alone (the
+# candidate search holds a few boxes-by-boxes matrices).
+MAX_CELLS = 600
 
 _NUMBER = re.compile(r"^[-+($]?\.?\d[\d.,/ -]*[*+%)]*$")
 _DATE = re.compile(r"\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d{2,4}|\b(19|20)\d\d\b")
@@ -48,9 +50,6 @@ FEATURES = (
     "v_has_row_key", "k_row_boxes", "page_boxes",
     "k_column_boxes", "dx_page", "dy_page", "k_x", "v_y", "k_has_row_value",
 )
-
-
-
 
 
 @dataclass
