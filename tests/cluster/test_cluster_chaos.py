@@ -23,14 +23,16 @@ def _kill_running_step(cluster, candidates: list[str], already: set[str], timeou
             if job.status != "running" or job.id in already or not job.worker:
                 continue
             pid = int(job.worker.rsplit(":", 1)[1])
-            if pid in ours:  # only a process this test started
+            step = next((n for n, (starts, done) in cluster.ledger.steps(job.id, job.run).items()
+                         if starts > 0 and not done), None)
+            if pid in ours and step is not None:  # only a process this test started
                 os.kill(pid, signal.SIGKILL)
-                # The ledger row is read before the kill: on a busy machine the job may have
-                # committed its result in between, and then nothing of it was killed. Such a
-                # miss is not counted (the job stays a candidate for nothing, another is chosen).
+                # The ledger is read before the kill: on a busy machine the step may have
+                # finished in between, and then nothing of this job was killed. A killed step
+                # stays unfinished until its message is redelivered; a finished one is a miss,
+                # not counted (another job is chosen).
                 time.sleep(1.0)
-                after = cluster.ledger.jobs(ids=[job.id])[0]
-                if after.status == "succeeded" and after.attempts == 1:
+                if cluster.ledger.steps(job.id, job.run)[step][1]:
                     already = already | {job.id}
                     continue
                 return job.id
