@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from docproc.readers.rules.forms import _MARKS, _has_row_value, _keyish, _wide, closed_key, label_like
+
 MODEL_PATH = Path(__file__).with_name("models") / "form_links.onnx"
 ADD_THRESHOLD = 0.3  # probability above which a link the rules did not make is added
 NEAREST = 2  # nearest boxes left of an answer on its row, and above it in its column
@@ -37,7 +39,6 @@ MAX_CELLS = 600
 
 _NUMBER = re.compile(r"^[-+($]?\.?\d[\d.,/ -]*[*+%)]*$")
 _DATE = re.compile(r"\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d{2,4}|\b(19|20)\d\d\b")
-_MARKS = {"x", "X", "\u2713", "\u2714", "\u2611", "\u221a"}
 
 FEATURES = (
     "direction_column", "dx", "dy", "x_overlap", "left_align", "center_offset", "height_ratio",
@@ -67,12 +68,6 @@ class Candidates:
         return len(self.key)
 
 
-def _keyish(cells: list) -> np.ndarray:
-    from docproc.readers.rules.forms import closed_key, label_like
-
-    return np.array([closed_key(c) or label_like(c) for c in cells], dtype=bool)
-
-
 def candidates(cells: list) -> Candidates:
     """Every answer box's nearest boxes left of it on its row and above it in its column, and
     the nearest label boxes past those: a grid's heading stands over a whole column of answers,
@@ -85,7 +80,7 @@ def candidates(cells: list) -> Candidates:
     x0, y0, x1, y1 = b.T
     h = np.maximum(y1 - y0, 1e-4)
     page = np.array([c.page for c in cells])
-    keyish = _keyish(cells)
+    keyish = np.array([_keyish(c) for c in cells], dtype=bool)
     # Matrices are [k, v]: box k relative to answer box v.
     same_page = page[:, None] == page[None, :]
     overlap_y = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
@@ -122,7 +117,7 @@ def candidates(cells: list) -> Candidates:
 
 @functools.lru_cache(maxsize=65536)
 def _text_features(text: str) -> tuple[float, ...]:
-    """colon, upper, title, words, digits, alpha, paren, number, chars, date, mark, wide words."""
+    """colon, upper, title, words, digits, alpha, paren, number, chars, date, mark."""
     words = text.split()
     chars = max(len(text), 1)
     return (
@@ -137,14 +132,11 @@ def _text_features(text: str) -> tuple[float, ...]:
         float(min(len(text), 80)),
         float(bool(_DATE.search(text.strip()))),
         float(text.strip() in _MARKS),
-        float(len(words) >= 4),
     )
 
 
 def features(cells: list, cands: Candidates) -> np.ndarray:
     """One row per candidate, in FEATURES order (the model's input)."""
-    from docproc.readers.rules.forms import _has_row_value, closed_key, label_like
-
     m = len(cands)
     if not m:
         return np.zeros((0, len(FEATURES)), dtype=np.float32)
@@ -153,7 +145,7 @@ def features(cells: list, cands: Candidates) -> np.ndarray:
     x0, y0, x1, y1 = b.T
     h = np.maximum(y1 - y0, 1e-4)
     t = np.array([_text_features(c.text) for c in cells], dtype=np.float64)
-    wide = ((x1 - x0) >= 0.25) & (t[:, 11] > 0)
+    wide = np.array([_wide(c) for c in cells], dtype=np.float64)
     closed = np.array([closed_key(c) for c in cells], dtype=np.float64)
     label = np.array([label_like(c) for c in cells], dtype=np.float64)
     # per box: colon, closed, label, upper, title, words, digits, alpha, paren, number, wide, chars
@@ -189,8 +181,8 @@ def features(cells: list, cands: Candidates) -> np.ndarray:
 
 
 class LinkModel:
-    """The ONNX tree model; one ONNX Runtime session per process, one thread (a page's few
-    hundred candidates take well under a millisecond)."""
+    """The ONNX tree model (exported without ZipMap: a probabilities matrix); one ONNX Runtime
+    session per process, one thread (a page's candidates are one call of a few milliseconds)."""
 
     def __init__(self, path: Path = MODEL_PATH):
         import onnxruntime as ort
@@ -200,16 +192,12 @@ class LinkModel:
         so.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        names = [o.name for o in self._session.get_outputs()]
-        self._output = "probabilities" if "probabilities" in names else names[-1]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """The probability that each row's key and answer are a pair."""
         if not len(x):
             return np.zeros(0)
-        probs = self._session.run([self._output], {self._input: x})[0]
-        if isinstance(probs, list):  # a ZipMap output: one {label: p} per row
-            return np.array([p[1] for p in probs])
-        return np.asarray(probs)[:, 1]
+        return self._session.run(["probabilities"], {self._input: x})[0][:, 1]
 
 
 @functools.lru_cache(maxsize=1)

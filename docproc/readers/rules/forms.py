@@ -18,14 +18,13 @@ import numpy as np
 
 from docproc.document import BBox, Document, KeyValue, union_bbox
 from docproc.normalize import find_dates
-from docproc.readers.rules import form_links
 
 MAX_KEY_WORDS = 7
 MAX_COLON_KEY_WORDS = 12  # a colon closes a label however long ("Please list the samples you need:")
 MAX_RIGHT_GAP = 0.35  # page widths between a label and its value on one row
 MAX_VALUE_LINES = 12
-MAX_HEADING_WORDS = 4
-LINK_CONFIDENCE = 0.5  # times the link model's probability: a learned link is weaker evidence than a rule  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
+MAX_HEADING_WORDS = 4  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
+LINK_CONFIDENCE = 0.5  # times the link model's probability: a learned link is weaker evidence than a rule
 
 
 @dataclass
@@ -690,6 +689,8 @@ def _answer_under_label(cells: PageCells, key: Cell) -> list[Cell] | None:
 
 
 def _page_pairs(cells: list[Cell], links: bool = True) -> list[KeyValue]:
+    from docproc.readers.rules import form_links  # it builds on this module's helpers
+
     cells, out = rule_pairs(cells)
     for key, value, p in form_links.extra_links(cells) if links else []:
         out.append(_pair(key, [value], LINK_CONFIDENCE * p))
