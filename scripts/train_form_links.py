@@ -24,20 +24,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from docproc.document import Document  # noqa: E402
-from docproc.evaluate import _score_pairs, values_match  # noqa: E402
+from docproc.evaluate import Counts, _score_pairs, values_match  # noqa: E402
 from docproc.readers.rules import form_links, forms  # noqa: E402
 
 SEED = 0
 
 
 def _page_data(doc: Document, expected: list[dict]):
-    """Per page: rule pairs (as dicts), candidates, features, labels."""
-    by_page: dict[int, list] = {}
-    for cell in forms.page_cells(doc):
-        by_page.setdefault(cell.page, []).append(cell)
+    """A document's rule pairs, (page boxes, candidates) per page, features and labels."""
     rule, cands, xs, ys = [], [], [], []
-    for cells in by_page.values():
-        cells, out = forms.rule_pairs(forms.PageCells(cells))
+    for cells in forms.cells_by_page(doc):
+        cells, out = forms.rule_pairs(cells)
         rule += out
         cs = form_links.candidates(cells)
         cands.append((cells, cs))
@@ -49,12 +46,6 @@ def _page_data(doc: Document, expected: list[dict]):
     return rule, cands, x, np.array(ys, dtype=int)
 
 
-def _f1(counts) -> float:
-    p = counts.tp / max(counts.tp + counts.fp, 1)
-    r = counts.tp / max(counts.tp + counts.fn, 1)
-    return 2 * p * r / max(p + r, 1e-9)
-
-
 def _model():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -63,8 +54,6 @@ def _model():
 
 
 def _score(docs, probs_by_doc, threshold: float | None):
-    from docproc.evaluate import Counts
-
     soft, exact = Counts(), Counts()
     for (expected, rule, cands, _x, _y), probs in zip(docs, probs_by_doc):
         pred = [{"key": kv.key, "value": kv.value} for kv in rule]
@@ -74,12 +63,9 @@ def _score(docs, probs_by_doc, threshold: float | None):
                 links = form_links.choose_links(cells, cs, probs[at:at + len(cs)], threshold)
                 pred += [{"key": k.text, "value": v.text} for k, v, _p in links]
                 at += len(cs)
-        for counts, soft_match in ((soft, True), (exact, False)):
-            c = _score_pairs(expected, pred, soft_match)
-            counts.tp += c.tp
-            counts.fp += c.fp
-            counts.fn += c.fn
-    return _f1(soft), _f1(exact)
+        soft.add(_score_pairs(expected, pred, True))
+        exact.add(_score_pairs(expected, pred, False))
+    return soft.f1, exact.f1
 
 
 def main() -> None:

@@ -582,12 +582,16 @@ def _heads_value(cells: list[Cell], head: Cell) -> bool:
 def read_form_pairs(doc: Document, links: bool = True) -> list[KeyValue]:
     """The form's question -> answer pairs: the layout rules' pairs, and with `links` the ones
     the link model (form_links.py) adds."""
+    return [pair for cells in cells_by_page(doc) for pair in _page_pairs(cells, links)]
+
+
+def cells_by_page(doc: Document) -> list[PageCells]:
     # Pairs never cross pages, and pairing looks at every box of its page: one page at a time
     # keeps a 400-page document linear in pages instead of quadratic in its boxes.
     by_page: dict[int, list[Cell]] = {}
     for cell in page_cells(doc):
         by_page.setdefault(cell.page, []).append(cell)
-    return [pair for cells in by_page.values() for pair in _page_pairs(PageCells(cells), links)]
+    return [PageCells(cells) for cells in by_page.values()]
 
 
 def _label_tail(cells: PageCells, key: Cell) -> Cell | None:
