@@ -10,8 +10,12 @@ and GPU utilisation.
 Throughput design (issue 6): the model is asked only for the uncertain fields (--fields, as hybrid
 routing does), answers are compact JSON under an xgrammar grammar that caps value length, pages
 of many documents share one `generate` call, and --static-cache removes per-step cache growth.
-Random weights write garbage inside the grammar, so each reply runs to its token budget: the
-numbers are an upper bound on decode work per page.
+Replies (--reply): `model` lets the random weights write; they write garbage inside the grammar,
+each reply runs to its token budget and fails parsing, so every page also costs a repair round:
+an upper bound on the work per page. `scripted` (the default) forces each step's token to that of
+a short compact-JSON answer (the length a real model writes for --fields values) through a logits
+processor, so the model does the same forward passes per token as a real one while the reply has
+a real reply's length and parses: the throughput a real 2B model would see.
 """
 
 from __future__ import annotations
@@ -90,6 +94,41 @@ def make_pages(out: Path, n: int, size: tuple[int, int]):
     return docs
 
 
+SCRIPTED_VALUES = {"total": "EUR 112.34", "invoice_date": "2019-04-12", "invoice_number": "INV-1012",
+                   "vendor_name": "Miller Group", "customer_name": "Jane Doe", "due_date": "2019-05-12",
+                   "tax": "EUR 9.41", "currency": "EUR"}
+
+
+def script_replies(vlm_module, gen):
+    """Force every reply to a fixed compact JSON answer (see the module doc): a `_TokenProbs`
+    whose steps first pin the scores to the script's next token, then record as usual."""
+    import torch
+
+    eos = gen.eos_id
+    batch_ids = []  # token ids per row of the batch being generated
+
+    real_batch = gen._generate_batch
+
+    def scripted_batch(prompts):
+        texts = [json.dumps({f.name: SCRIPTED_VALUES.get(f.name, "n/a") for f in p.fields}, separators=(",", ":"))
+                 for p in prompts]
+        rows = [gen.inputs.tokenizer(t, add_special_tokens=False)["input_ids"] + [eos] for t in texts]
+        width = max(map(len, rows))
+        batch_ids[:] = [torch.tensor([r + [eos] * (width - len(r)) for r in rows], device=gen.device)]
+        return real_batch(prompts)
+
+    class Scripted(vlm_module._TokenProbs):
+        def __call__(self, input_ids, scores):
+            ids = batch_ids[0]
+            step = min(len(self.steps), ids.shape[1] - 1)
+            forced = torch.full_like(scores, float("-inf"))
+            forced.scatter_(1, ids[:, step:step + 1], 0.0)
+            return super().__call__(input_ids, forced)
+
+    gen._generate_batch = scripted_batch
+    vlm_module._TokenProbs = Scripted
+
+
 class GpuSampler:
     """GPU utilisation sampled from nvidia-smi every 0.2 s while the run lasts."""
 
@@ -132,6 +171,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--static-cache", action="store_true")
     ap.add_argument("--no-grammar", action="store_true", help="strict parsing only (no xgrammar)")
     ap.add_argument("--model-dir", help="reuse a saved model directory (a real one works too)")
+    ap.add_argument("--reply", choices=["scripted", "model"], default="scripted",
+                    help="scripted: real-length answers forced token by token; model: the random weights write")
     args = ap.parse_args(argv)
 
     import torch
@@ -161,6 +202,8 @@ def main(argv=None) -> dict:
         reader = vlm.VlmReader(options)
         vlm.rules_baseline = lambda doc, schema: None  # measure the model path only
         gen = reader.generator
+        if args.reply == "scripted":
+            script_replies(vlm, gen)
         gen_time = [0.0]
         real_generate = gen.generate
 
@@ -172,9 +215,13 @@ def main(argv=None) -> dict:
                 gen_time[0] += time.perf_counter() - t
         gen.generate = timed_generate
 
+        print(f"[bench_vlm] model and {len(docs)} pages ready at {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        t1 = time.perf_counter()
         reader.read_many(docs[:min(len(docs), args.batch_size)], schema)  # warm-up (and compile)
+        print(f"[bench_vlm] warm-up batch {time.perf_counter() - t1:.1f} s", file=sys.stderr)
         gen_time[0] = 0.0
         gen.generated_tokens = 0
+        gen.stats = dict.fromkeys(gen.stats, 0)
         if device == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -189,7 +236,8 @@ def main(argv=None) -> dict:
             "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
             "model": "tiny" if args.tiny else "qwen2-vl-2b-shaped (random)",
             "pages": len(docs), "batch_size": args.batch_size, "fields_per_page": args.fields,
-            "static_cache": args.static_cache, "grammar": not args.no_grammar,
+            "static_cache": args.static_cache, "grammar": not args.no_grammar, "reply": args.reply,
+            "prompts_per_page": round(gen.stats["prompts"] / len(docs), 2),
             "pages_per_s": round(len(docs) / wall, 3),
             "generate_pages_per_s": round(len(docs) / max(gen_time[0], 1e-9), 3),
             "generated_tokens_per_s": round(gen.generated_tokens / max(gen_time[0], 1e-9), 1),
@@ -198,6 +246,13 @@ def main(argv=None) -> dict:
             "peak_gpu_mem_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda" else None,
             "gpu_util_mean_pct": sampler.mean,
             "fields_answered": answered,
+            # Where generate's time goes: inputs (image processing, tokenising, copy to the device),
+            # the model's generate call, its mean decode step, and prefill (generate minus decode).
+            "prepare_s": round(gen.stats["prepare_s"], 2),
+            "model_generate_s": round(gen.stats["generate_s"], 2),
+            "decode_ms_per_step": round(1000 * gen.stats["decode_s"] / max(gen.stats["decode_steps"], 1), 1),
+            "prefill_s_approx": round(gen.stats["generate_s"] - gen.stats["decode_s"], 2),
+            "mean_prompt_tokens": round(gen.stats["prompt_tokens"] / max(gen.stats["prompts"], 1)),
         }
         print(json.dumps(result))
         return result

@@ -17,11 +17,14 @@ import json
 import logging
 import math
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
 from docproc import normalize as norm
+from docproc import sandbox
 from docproc.document import Document, Extraction, FieldValue
 from docproc.errors import DocprocError
 from docproc.options import ReaderOptions
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 
 UNGROUNDED_FACTOR = 0.2  # an answer not found on the page keeps at most this share of confidence
 DISAGREE_FACTOR = 0.7  # the rules reader read something else
+IMAGE_THREADS = min(8, os.cpu_count() or 1)  # page images decoded at once (answer_fields)
+STATIC_PAD = 256  # prompt-length step with a static KV cache (LocalVlm)
 
 
 @dataclass
@@ -215,10 +220,15 @@ def answer_fields(
                 prompt.PageQuery(doc_index=i, page=pages[number], fields=specs), options.vlm_prompt_tokens))
 
     images: dict[tuple[int, int], object] = {}
-    for i, doc in enumerate(docs):
-        wanted = [q.page.number for q in queries if q.doc_index == i]
-        for n, img in page_images(doc, wanted, options.vlm_max_pixels).items():
-            images[(i, n)] = img
+    wanted = {i: [q.page.number for q in queries if q.doc_index == i] for i in range(len(docs))}
+    wanted = {i: numbers for i, numbers in wanted.items() if numbers}
+    # Documents' pages are decoded side by side (each in its own sandboxed child: the threads only
+    # wait and resize): done one by one, a batch of 64 pages spent longer here than on the GPU.
+    with ThreadPoolExecutor(max_workers=max(1, min(IMAGE_THREADS, len(wanted)))) as pool:
+        drawn = pool.map(lambda i: (i, page_images(docs[i], wanted[i], options.vlm_max_pixels)), wanted)
+        for i, got in drawn:
+            for n, img in got.items():
+                images[(i, n)] = img
 
     prompts = [Prompt(text=q.text, fields=q.fields, image=images.get((q.doc_index, q.page.number)))
                for q in queries]
@@ -347,9 +357,15 @@ class _Inputs:
     built (Qwen2-VL's processor insists on a torchvision video processor) the same inputs come from
     its image processor and tokenizer, expanding each image placeholder to its patch count."""
 
-    def __init__(self, model_dir: str):
+    def __init__(self, model_dir: str, device: str = "cpu", pad_to: int | None = None):
         from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
 
+        self.pad_to = pad_to  # prompt lengths rounded up to a multiple of this (static cache)
+
+        # Where images are resized and normalised: a torchvision-backed image processor does it on
+        # the model's GPU (on the host it costs about as much per page as the batch's decoding);
+        # other backends ignore it.
+        self.device = device
         self.processor = None
         try:
             self.processor = AutoProcessor.from_pretrained(model_dir, local_files_only=True)
@@ -375,16 +391,17 @@ class _Inputs:
         texts = [self.chat_text(p) for p in prompts]
         images = [p.image for p in prompts if p.image is not None]
         if self.processor is not None:
-            return self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+            return self.processor(text=texts, images=images or None, padding=True, return_tensors="pt",
+                                  pad_to_multiple_of=self.pad_to, device=self.device)
         extra = {}
         if images:
-            extra = dict(self.image_processor(images=images, return_tensors="pt"))
+            extra = dict(self.image_processor(images=images, return_tensors="pt", device=self.device))
             merge_len = self.image_processor.merge_size ** 2
             counts = iter(int(g.prod()) // merge_len for g in extra["image_grid_thw"])
             texts = [t.replace(self.image_token, "\0") for t in texts]
             texts = ["".join(part if k == 0 else self.image_token * next(counts) + part
                              for k, part in enumerate(t.split("\0"))) for t in texts]
-        enc = self.tokenizer(texts, padding=True, return_tensors="pt")
+        enc = self.tokenizer(texts, padding=True, pad_to_multiple_of=self.pad_to, return_tensors="pt")
         enc = dict(enc, **extra)
         enc["mm_token_type_ids"] = (enc["input_ids"] == self.image_token_id).int()
         return enc
@@ -396,8 +413,12 @@ class _TokenProbs:
 
     def __init__(self):
         self.steps = []
+        self.first_at = self.last_at = 0.0  # host clock at the first and last decode step (benchmarks)
 
     def __call__(self, input_ids, scores):
+        self.last_at = time.perf_counter()
+        if not self.steps:
+            self.first_at = self.last_at
         self.steps.append(scores.float().log_softmax(-1).max(-1).values)
         return scores
 
@@ -414,7 +435,14 @@ class LocalVlm:
             raise DocprocError("reader", "vlm_model_missing", f"model directory not found: {model_dir}")
         self.device = _pick_device(device)
         self.dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self.inputs = _Inputs(model_dir)
+        # Page images are drawn by sandboxed children: from here on they fork from a small helper
+        # process, not from this one. Forked from a process holding a model on a GPU, each child
+        # cost ~170 ms of page-table copying, and several at once failed to fork at all
+        # (measured on an H200: bench/gpu_check.sh).
+        sandbox.start_fork_server()
+        # A static cache is sized to prompt + budget; torch.compile recompiles the decode step for
+        # every new size (seen on the H200), so with one, prompt lengths fall on STATIC_PAD steps.
+        self.inputs = _Inputs(model_dir, self.device, STATIC_PAD if static_cache else None)
         self.model = AutoModelForImageTextToText.from_pretrained(
             model_dir, local_files_only=True, dtype=self.dtype).to(self.device).eval()
         self.max_new_tokens = max_new_tokens
@@ -426,6 +454,10 @@ class LocalVlm:
         self.pad_id = self.inputs.tokenizer.pad_token_id or self.eos_id
         self._compiler = self._grammar_compiler() if constrained else None
         self.generated_tokens = 0  # running count, for benchmarks
+        # Running seconds and counts, for benchmarks: input building (processor, on the host), the
+        # model's generate call, and its decode steps after the first (the step clock is exact only
+        # where a per-step host sync exists, as with the grammar processor).
+        self.stats = dict(prepare_s=0.0, generate_s=0.0, decode_s=0.0, decode_steps=0, prompt_tokens=0, prompts=0)
 
     def _grammar_compiler(self):
         try:
@@ -460,8 +492,11 @@ class LocalVlm:
     def _generate_batch(self, prompts: list[Prompt]) -> list[Reply]:
         import torch
 
+        t0 = time.perf_counter()
         enc = self.inputs(prompts)
         enc = {k: v.to(self.device) for k, v in enc.items()}
+        self.stats["prompt_tokens"] += int(enc["attention_mask"].sum()) if "attention_mask" in enc else 0
+        self.stats["prompts"] += len(prompts)
         if "pixel_values" in enc:
             enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         probs = _TokenProbs()
@@ -477,10 +512,16 @@ class LocalVlm:
                       pad_token_id=self.pad_id, logits_processor=processors)
         if self.static_cache:
             kwargs["cache_implementation"] = "static"
+        t1 = time.perf_counter()
         with torch.inference_mode():
             seqs = self.model.generate(**enc, **kwargs)
-        new = seqs[:, enc["input_ids"].shape[1]:]
-        lp = torch.stack(probs.steps, dim=1) if probs.steps else None  # (B, steps)
+        new = seqs[:, enc["input_ids"].shape[1]:].cpu()
+        self.stats["prepare_s"] += t1 - t0
+        self.stats["generate_s"] += time.perf_counter() - t1
+        if len(probs.steps) > 1:
+            self.stats["decode_s"] += probs.last_at - probs.first_at
+            self.stats["decode_steps"] += len(probs.steps) - 1
+        lp = torch.stack(probs.steps, dim=1).cpu() if probs.steps else None  # (B, steps)
         replies = []
         for row in range(new.shape[0]):
             ids = new[row].tolist()

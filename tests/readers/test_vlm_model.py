@@ -78,3 +78,53 @@ def test_pipeline_end_to_end_with_reader_vlm(tiny_vlm_dir, tmp_path):
     assert result["status"] == "ok", result["errors"]
     assert validate_result(result) == []
     assert "total" in result["fields"] and result["timings"]["reader"] > 0
+
+
+def test_static_cache_prompts_fall_on_length_steps(tiny_vlm_dir):
+    """With a static KV cache every prompt length is a multiple of STATIC_PAD (left padding), so
+    that the compiled decode step sees few cache sizes; without one, no padding is added."""
+    from docproc.readers.vlm import STATIC_PAD
+
+    img = Image.new("RGB", (300, 400), "white")
+    prompts = [Prompt(text="Total 53.55", fields=FIELDS[:1], image=img),
+               Prompt(text="Sex: F " * 40, fields=FIELDS[1:2])]
+    static = LocalVlm(str(tiny_vlm_dir), device="cpu", max_new_tokens=32, static_cache=True)
+    dynamic = LocalVlm(str(tiny_vlm_dir), device="cpu", max_new_tokens=32)
+    padded, plain = static.inputs(prompts)["input_ids"], dynamic.inputs(prompts)["input_ids"]
+    assert padded.shape[1] % STATIC_PAD == 0 and padded.shape[1] >= plain.shape[1]
+    assert plain.shape[1] == int(dynamic.inputs(prompts)["attention_mask"].sum(1).max())
+    replies = static.generate(prompts)
+    assert all(r.text.startswith("{") and r.tokens > 0 for r in replies)
+
+
+def test_page_images_of_many_documents_reach_their_prompts(tmp_path):
+    """Page images are drawn several documents at a time: each prompt gets its own page's image,
+    scaled under the pixel budget (glue: a fake generator records the prompts)."""
+    from docproc.document import SourceInfo
+    from docproc.readers.vlm import Reply, answer_fields
+
+    docs = []
+    for i in range(6):
+        path = tmp_path / f"page{i}.png"
+        Image.new("RGB", (400 + 100 * i, 600), "white").save(path)
+        doc = make_doc([make_page(1, [(0.1, 0.1, f"Total {i}.00")])])
+        doc.source = SourceInfo(path=str(path), kind="png", mime="image/png", sha256=f"{i}" * 64,
+                                size=path.stat().st_size, page_count=1)
+        docs.append(doc)
+
+    class Recorder:
+        def __init__(self):
+            self.prompts = []
+
+        def generate(self, prompts):
+            self.prompts += prompts
+            return [Reply(text='{"total":null}', token_prob=1.0, tokens=4) for _ in prompts]
+
+    gen = Recorder()
+    budget = 100 * 28 * 28
+    answer_fields(docs, [FIELDS[:1]] * len(docs), gen, ReaderOptions(kind="vlm", vlm_max_pixels=budget))
+    assert len(gen.prompts) == 6
+    for i, p in enumerate(gen.prompts):
+        assert p.image is not None and p.image.width * p.image.height <= budget
+        assert abs(p.image.width / p.image.height - (400 + 100 * i) / 600) < 0.02  # its own page
+        assert f"Total {i}.00" in p.text
