@@ -436,12 +436,12 @@ class LocalVlm:
         self.device = _pick_device(device)
         self.dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         # Page images are drawn by sandboxed children: from here on they fork from a small helper
-        # process, not from this one. Forked from a process holding a model on a GPU, each child
-        # cost ~170 ms of page-table copying, and several at once failed to fork at all
-        # (measured on an H200: bench/gpu_check.sh).
+        # process, not from this one. Forked from a process holding a model on a GPU, a page image
+        # took ~170 ms, and with several children at once some failed (bench/gpu_check.sh, H200).
         sandbox.start_fork_server()
-        # A static cache is sized to prompt + budget; torch.compile recompiles the decode step for
-        # every new size (seen on the H200), so with one, prompt lengths fall on STATIC_PAD steps.
+        # A static cache is sized to prompt + budget (transformers keeps the largest size so far);
+        # torch.compile recompiles the decode step for every new size (seen on the H200), so with
+        # one, prompt lengths fall on STATIC_PAD steps and the sizes settle after a few batches.
         self.inputs = _Inputs(model_dir, self.device, STATIC_PAD if static_cache else None)
         self.model = AutoModelForImageTextToText.from_pretrained(
             model_dir, local_files_only=True, dtype=self.dtype).to(self.device).eval()
@@ -493,10 +493,15 @@ class LocalVlm:
         import torch
 
         t0 = time.perf_counter()
+        n = len(prompts)
+        if self.static_cache:
+            # The static cache is sized per batch size: every new size is another compile of the
+            # decode step. Batches are padded (repeats of the last prompt) to a power of two.
+            prompts = prompts + [prompts[-1]] * (static_rows(n, self.batch_size) - n)
         enc = self.inputs(prompts)
         enc = {k: v.to(self.device) for k, v in enc.items()}
-        self.stats["prompt_tokens"] += int(enc["attention_mask"].sum()) if "attention_mask" in enc else 0
-        self.stats["prompts"] += len(prompts)
+        self.stats["prompt_tokens"] += int(enc["attention_mask"][:n].sum()) if "attention_mask" in enc else 0
+        self.stats["prompts"] += n
         if "pixel_values" in enc:
             enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         probs = _TokenProbs()
@@ -523,7 +528,7 @@ class LocalVlm:
             self.stats["decode_steps"] += len(probs.steps) - 1
         lp = torch.stack(probs.steps, dim=1).cpu() if probs.steps else None  # (B, steps)
         replies = []
-        for row in range(new.shape[0]):
+        for row in range(n):  # padding rows' replies are dropped
             ids = new[row].tolist()
             n = next((k for k, t in enumerate(ids) if t in (self.eos_id, self.pad_id)), len(ids))
             mean_lp = float(lp[row, :max(1, n)].mean()) if lp is not None and n else 0.0
@@ -531,6 +536,12 @@ class LocalVlm:
             replies.append(Reply(text=text, token_prob=round(math.exp(mean_lp), 4), tokens=n))
             self.generated_tokens += n
         return replies
+
+
+def static_rows(n: int, batch_size: int) -> int:
+    """Rows of a static-cache batch of `n` prompts: the next power of two, at most `batch_size`
+    (and never fewer than `n`)."""
+    return max(n, min(batch_size, 1 << (n - 1).bit_length()))
 
 
 @lru_cache(maxsize=2)

@@ -95,6 +95,17 @@ def test_static_cache_prompts_fall_on_length_steps(tiny_vlm_dir):
     assert plain.shape[1] == int(dynamic.inputs(prompts)["attention_mask"].sum(1).max())
     replies = static.generate(prompts)
     assert all(r.text.startswith("{") and r.tokens > 0 for r in replies)
+    # Three prompts run as a batch of four (the padding row's reply is dropped).
+    three = static.generate(prompts + prompts[:1])
+    assert len(three) == 3 and static.stats["prompts"] == 5
+    assert all(r.text.startswith("{") for r in three)
+
+
+def test_static_batches_are_padded_to_powers_of_two():
+    from docproc.readers.vlm import static_rows
+
+    assert [static_rows(n, 64) for n in (1, 2, 3, 5, 17, 33, 64)] == [1, 2, 4, 8, 32, 64, 64]
+    assert static_rows(5, 6) == 6 and static_rows(7, 6) == 7  # capped at the batch size, never below n
 
 
 def test_page_images_of_many_documents_reach_their_prompts(tmp_path):
