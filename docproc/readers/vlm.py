@@ -423,6 +423,34 @@ class _TokenProbs:
         return scores
 
 
+class _GrammarMasks:
+    """Logits processor for constrained decoding of a batch (xgrammar): per step one host sync
+    for the last tokens of every row, and the rows' token masks filled in xgrammar's own threads.
+    (xgrammar's transformers processor syncs once per row and fills row by row: host time that
+    every decode step of a large batch pays.)"""
+
+    def __init__(self, grammars: list, vocab_size: int, filler):
+        import xgrammar as xgr
+
+        self._xgr = xgr
+        self.matchers = [xgr.GrammarMatcher(g) for g in grammars]
+        self.bitmask = xgr.allocate_token_bitmask(len(grammars), vocab_size)
+        self.filler = filler  # an xgrammar.BatchGrammarMatcher, one per model
+        self.started = False
+
+    def __call__(self, input_ids, scores):
+        if self.started:
+            for matcher, token in zip(self.matchers, input_ids[:, -1].tolist()):
+                if not matcher.is_terminated() and not matcher.accept_token(token):
+                    raise RuntimeError("vlm: a generated token broke the reply grammar")
+        self.started = True
+        live = [i for i, m in enumerate(self.matchers) if not m.is_terminated()]
+        if live:
+            self.filler.batch_fill_next_token_bitmask([self.matchers[i] for i in live], self.bitmask, live)
+        self._xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(scores.device))
+        return scores
+
+
 class LocalVlm:
     """A transformers image-text-to-text model from a local directory; one per process."""
 
@@ -468,6 +496,7 @@ class LocalVlm:
         vocab = self.model.get_output_embeddings().weight.shape[0]
         info = xgr.TokenizerInfo.from_huggingface(self.inputs.tokenizer, vocab_size=vocab,
                                                   stop_token_ids=[self.eos_id])
+        self._filler = xgr.BatchGrammarMatcher()
         return xgr.GrammarCompiler(info)
 
     @lru_cache(maxsize=256)
@@ -507,11 +536,9 @@ class LocalVlm:
         probs = _TokenProbs()
         processors = []
         if self._compiler is not None:
-            import xgrammar as xgr
-
             grammars = [self._grammar(json.dumps(parsing.answer_schema(p.fields)))
                         for p in prompts]
-            processors.append(xgr.contrib.hf.LogitsProcessor(grammars))
+            processors.append(_GrammarMasks(grammars, grammars[0].tokenizer_info.vocab_size, self._filler))
         processors.append(probs)
         kwargs = dict(max_new_tokens=self._budget(prompts), do_sample=False, eos_token_id=self.eos_id,
                       pad_token_id=self.pad_id, logits_processor=processors)

@@ -139,3 +139,21 @@ def test_page_images_of_many_documents_reach_their_prompts(tmp_path):
         assert p.image is not None and p.image.width * p.image.height <= budget
         assert abs(p.image.width / p.image.height - (400 + 100 * i) / 600) < 0.02  # its own page
         assert f"Total {i}.00" in p.text
+
+
+def test_batched_grammar_masks_decode_exactly_as_xgrammars_own_processor(tiny_vlm_dir, monkeypatch):
+    """The reader's constrained-decoding processor (one host sync per step, masks filled in
+    xgrammar's threads) changes nothing in what greedy decoding writes."""
+    xgr = pytest.importorskip("xgrammar")
+    from docproc.readers import vlm as vlm_module
+
+    model = LocalVlm(str(tiny_vlm_dir), device="cpu", max_new_tokens=200, batch_size=4)
+    img = Image.new("RGB", (300, 400), "white")
+    prompts = [Prompt(text="Total 53.55", fields=FIELDS, image=img),
+               Prompt(text="a longer prompt without an image", fields=FIELDS[:2]),
+               Prompt(text="Sex: F", fields=FIELDS[1:2])]
+    ours = [(r.text, r.token_prob, r.tokens) for r in model.generate(prompts)]
+    monkeypatch.setattr(vlm_module, "_GrammarMasks", lambda grammars, vocab, filler: xgr.contrib.hf.LogitsProcessor(grammars))
+    theirs = [(r.text, r.token_prob, r.tokens) for r in model.generate(prompts)]
+    assert ours == theirs
+    assert parsing.parse_answer(ours[2][0], FIELDS[1:2]).keys() == {"sex"}
