@@ -39,6 +39,10 @@ def build_options(
     vlm_model: str | None = None,
     endpoint_url: str | None = None,
     endpoint_model: str | None = None,
+    *,
+    vlm_device: str = "auto",
+    vlm_batch_size: int = 8,
+    vlm_static_cache: bool = False,
 ) -> PipelineOptions:
     """CLI flags -> typed options (the one place flag names map onto option fields)."""
     return PipelineOptions(
@@ -48,7 +52,8 @@ def build_options(
         ocr=OcrOptions(kind=ocr),
         layout=LayoutOptions(kind=layout),
         reader=ReaderOptions(kind=reader, vlm_model=vlm_model, endpoint_url=endpoint_url,
-                             endpoint_model=endpoint_model),
+                             endpoint_model=endpoint_model, vlm_device=vlm_device,
+                             vlm_batch_size=vlm_batch_size, vlm_static_cache=vlm_static_cache),
     )
 
 
@@ -99,6 +104,9 @@ def extract(
     text_layer: str = typer.Option("auto", "--text-layer", help="PDF text layer: auto, never, always."),
     reader: str = typer.Option("rules", help="Field reader: rules, vlm, hybrid, endpoint."),
     vlm_model: Optional[str] = typer.Option(None, "--vlm-model", help="Local VLM model directory."),
+    vlm_device: str = typer.Option("auto", "--vlm-device", help="VLM device: auto (cuda when present), cpu, cuda, cuda:N."),
+    vlm_batch_size: int = typer.Option(8, "--vlm-batch-size", min=1, help="Pages per VLM generate call (GPU: 32-64)."),
+    vlm_static_cache: bool = typer.Option(False, "--vlm-static-cache", help="Static KV cache: transformers compiles the decode step (GPU)."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="OpenAI-compatible base URL."),
     endpoint_model: Optional[str] = typer.Option(None, "--endpoint-model", help="Model name at the endpoint."),
     timeout: float = typer.Option(900.0, "--timeout", help="Seconds per document; pages not reached by then "
@@ -113,7 +121,8 @@ def extract(
         if schema and schema != "auto":  # auto: a classifier picks the schema per document
             schemas.load_schema(schema)  # fail fast on a bad schema, before any document runs
         options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model, endpoint_url,
-                                endpoint_model)
+                                endpoint_model, vlm_device=vlm_device, vlm_batch_size=vlm_batch_size,
+                                vlm_static_cache=vlm_static_cache)
         options.limits.document_timeout_s = timeout
     except DocprocError as exc:
         typer.echo(f"error: {exc.code}: {exc.message}", err=True)

@@ -48,6 +48,8 @@ def submit(
     text_layer: str = typer.Option("auto", "--text-layer", help="PDF text layer: auto, never, always."),
     reader: str = typer.Option("rules", help="Field reader: rules, vlm, hybrid, endpoint (vlm/hybrid: gpu queue)."),
     vlm_model: Optional[str] = typer.Option(None, "--vlm-model", help="VLM model directory (on the GPU workers)."),
+    vlm_batch_size: int = typer.Option(8, "--vlm-batch-size", min=1, help="Pages per VLM generate call (GPU: 32-64)."),
+    vlm_static_cache: bool = typer.Option(False, "--vlm-static-cache", help="Static KV cache: transformers compiles the decode step."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again jobs that failed before."),
     broker: Optional[str] = typer.Option(None, "--broker", help=BROKER_HELP),
     database: Optional[str] = typer.Option(None, "--database", help=DATABASE_HELP),
@@ -61,7 +63,8 @@ def submit(
     try:
         if schema and schema != "auto":
             schemas.load_schema(schema)  # fail fast, before any job is recorded
-        options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model)
+        options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model,
+                                vlm_batch_size=vlm_batch_size, vlm_static_cache=vlm_static_cache)
     except DocprocError as exc:
         typer.echo(f"error: {exc.code}: {exc.message}", err=True)
         raise typer.Exit(2)

@@ -157,3 +157,37 @@ def test_batched_grammar_masks_decode_exactly_as_xgrammars_own_processor(tiny_vl
     theirs = [(r.text, r.token_prob, r.tokens) for r in model.generate(prompts)]
     assert ours == theirs
     assert parsing.parse_answer(ours[2][0], FIELDS[1:2]).keys() == {"sex"}
+
+
+def test_cli_vlm_flags_reach_the_model(tiny_vlm_dir, tmp_path, monkeypatch):
+    """`docproc extract --reader vlm` with device, batch size and static cache set on the command
+    line: the model is loaded with them and the document is read."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from docproc import cli
+    from docproc.readers import vlm as vlm_module
+
+    loaded = []
+    real = vlm_module.load_local_vlm
+
+    def recording(*args):
+        loaded.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(vlm_module, "load_local_vlm", recording)
+    page = tmp_path / "in" / "note.png"
+    page.parent.mkdir()
+    Image.new("RGB", (400, 300), "white").save(page)
+    result = CliRunner().invoke(cli.app, [
+        "extract", str(page.parent), "-o", str(tmp_path / "out"), "--schema", "invoice", "--workers", "0", "-q",
+        "--reader", "vlm", "--vlm-model", str(tiny_vlm_dir), "--vlm-device", "cpu",
+        "--vlm-batch-size", "2", "--vlm-static-cache"])
+    assert result.exit_code == 0, result.output
+    out = json.loads((tmp_path / "out" / "note.json").read_text())
+    assert out["status"] == "ok" and any(w.startswith("vlm:") for w in out["warnings"])  # the model was asked
+    assert loaded and loaded[0][1] == "cpu" and loaded[0][3] == 2 and loaded[0][5] is True
+    bad = CliRunner().invoke(cli.app, ["extract", str(page.parent), "-o", str(tmp_path / "o2"),
+                                       "--vlm-batch-size", "0"])
+    assert bad.exit_code == 2
