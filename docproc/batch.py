@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import resource
 import tempfile
@@ -24,7 +25,7 @@ from pebble import ProcessExpired, ProcessPool
 from tqdm import tqdm
 
 from docproc import pipeline, schemas
-from docproc.document import ErrorRecord, Result, ResultDocument
+from docproc.document import Document, ErrorRecord, Result, ResultDocument
 from docproc.options import PipelineOptions
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,20 @@ def _init_worker(options_json: str) -> None:
     pipeline.warm_up(options, page_models=False)
 
 
+def _prepare_one(path: str, options_json: str) -> dict:
+    """The page stages only (documents read in batches by the parent): the Document's JSON, or
+    the error result's."""
+    options = PipelineOptions.model_validate_json(options_json)
+    try:
+        got = pipeline.prepare(path, options)
+    except MemoryError:
+        got = error_result(Path(path), "pipeline", "out_of_memory",
+                           f"document exceeded {options.limits.worker_memory_mb} MB", options)
+    if isinstance(got, Result):
+        return {"result": got.to_json_dict()}
+    return {"prepared": got.model_dump(mode="json")}
+
+
 def _run_one(path: str, options_json: str) -> dict:
     options = PipelineOptions.model_validate_json(options_json)
     try:
@@ -173,19 +188,53 @@ def run_batch(
             on_result(item, result)
         bar.update(1)
 
+    # A local VLM reads here, in groups of documents whose pages fill its batches, while the
+    # workers run the page stages (the model is loaded once, in this process, not per worker).
+    batched = pipeline.reads_in_batches(options)
+    pending: list[tuple[BatchItem, Document]] = []
+
+    def flush() -> None:
+        results = pipeline.read_and_build_many([(str(it.path), doc) for it, doc in pending], options)
+        for (it, _), result in zip(pending, results):
+            finish(it, result)
+        pending.clear()
+
+    def take(item: BatchItem, got: Document | Result) -> None:
+        if isinstance(got, Result):
+            finish(item, got)
+            return
+        pending.append((item, got))
+        asked = sum(min(max(1, len(d.pages)), options.reader.vlm_max_pages) for _, d in pending)
+        if asked >= options.reader.vlm_batch_size:
+            flush()
+
     if n_workers == 0:  # in-process, for debugging and profiling
         for item in items:
-            finish(item, pipeline.run(item.path, options))
+            if batched:
+                take(item, pipeline.prepare(item.path, options))
+            else:
+                finish(item, pipeline.run(item.path, options))
+        if pending:
+            flush()
         bar.close()
         return summary
 
+    task = _prepare_one if batched else _run_one
+    # Workers forked from a process that holds a model on a GPU inherit its mappings: with a
+    # batched reader they start from multiprocessing's fork server instead.
+    context = multiprocessing.get_context("forkserver") if batched else multiprocessing
     with ProcessPool(max_workers=n_workers, max_tasks=200, initializer=_init_worker,
-                     initargs=(options_json,)) as pool:
-        futures = [(item, pool.schedule(_run_one, args=(str(item.path), options_json), timeout=timeout))
+                     initargs=(options_json,), context=context) as pool:
+        futures = [(item, pool.schedule(task, args=(str(item.path), options_json), timeout=timeout))
                    for item in items]
         for item, future in futures:
+            doc = None
             try:
-                result = Result.model_validate(future.result())
+                got = future.result()
+                if batched and "prepared" in got:  # _prepare_one: pages done, reading happens here
+                    doc = Document.model_validate(got["prepared"])
+                else:
+                    result = Result.model_validate(got["result"] if batched else got)
             except FutureTimeout:
                 result = error_result(item.path, "pipeline", "document_timeout",
                                       f"no result after {timeout:.0f} s; worker replaced", options)
@@ -196,6 +245,11 @@ def run_batch(
                 # Only the exception type: its message might quote document content.
                 log.error("internal error on %s: %s", item.path, type(exc).__name__)
                 result = error_result(item.path, "pipeline", "internal_error", type(exc).__name__, options)
-            finish(item, result)
+            if doc is not None:
+                take(item, doc)
+            else:
+                finish(item, result)
+        if pending:
+            flush()
     bar.close()
     return summary

@@ -225,31 +225,82 @@ def build_result(
 def read_and_build(path: str, doc: Document, options: PipelineOptions) -> Result:
     """The document-level tail shared by `run` and the cluster's read step: classify (for
     --schema auto), read the fields, build the result. Raises DocprocError."""
-    timings = doc.timings
-    classification = None
-    if options.schema_ == "auto":  # --schema auto: classify the text, read with the chosen schema
-        from docproc.classify import resolve_auto
+    options, classification = _classified(doc, options)
+    return _read_and_build(path, doc, options, classification)
 
-        with timed(timings, "classify"):
-            options, classification = resolve_auto(doc, options)
-    with timed(timings, "reader"):
+
+def _classified(doc: Document, options: PipelineOptions):
+    """--schema auto: the options with the schema a classifier picked for `doc`, and its verdict."""
+    if options.schema_ != "auto":
+        return options, None
+    from docproc.classify import resolve_auto
+
+    with timed(doc.timings, "classify"):
+        return resolve_auto(doc, options)
+
+
+def _read_and_build(path: str, doc: Document, options: PipelineOptions, classification) -> Result:
+    with timed(doc.timings, "reader"):
         extraction = read_document(doc, options)
     result = build_result(path, doc, extraction, options)
     result.document.classification = classification
     return result
 
 
-def run(path: str | Path, options: PipelineOptions | None = None,
-        on_page: Callable[[int, int], None] | None = None) -> Result:
-    """Process one file end to end. Never raises for a bad document: errors go in the result."""
-    options = options or PipelineOptions()
+def reads_in_batches(options: PipelineOptions) -> bool:
+    """A local VLM reads pages of several documents per `generate` call: a batch run reads its
+    documents in groups in one process (`read_and_build_many`) instead of one by one."""
+    return options.reader.kind in ("vlm", "hybrid") and bool(options.reader.vlm_model)
+
+
+def read_and_build_many(items: list[tuple[str, Document]], options: PipelineOptions) -> list[Result]:
+    """`read_and_build` for several prepared documents, whose pages share the reader's batches
+    (`read_many`). Never raises: a document that fails gets its error result, and when a group
+    read fails its documents are read again one by one, so that only the culprit fails."""
+    results: list[Result | None] = [None] * len(items)
+    groups: dict[str, list[tuple[int, PipelineOptions, object]]] = {}
+    for i, (path, doc) in enumerate(items):
+        try:
+            opts, classification = _classified(doc, options)
+        except Exception as exc:  # noqa: BLE001 - one document's failure stays its own
+            results[i] = _failure(path, doc, options, exc)
+            continue
+        groups.setdefault(opts.schema_ or "", []).append((i, opts, classification))
+    for members in groups.values():
+        opts = members[0][1]
+        docs = [items[i][1] for i, _, _ in members]
+        try:
+            schema = schemas.load_schema(opts.schema_) if opts.schema_ else None
+            start = time.perf_counter()
+            extractions = readers.get_reader(opts.reader).read_many(docs, schema)
+            elapsed = time.perf_counter() - start
+        except Exception:  # noqa: BLE001 - find the culprit: each document on its own
+            for i, o, classification in members:
+                path, doc = items[i]
+                results[i] = _guarded(path, doc, o, lambda: _read_and_build(path, doc, o, classification))
+            continue
+        # The group's reader time, shared out by pages (what each document asked of it).
+        pages = [max(1, len(d.pages)) for d in docs]
+        for (i, o, classification), doc, extraction, n in zip(members, docs, extractions, pages):
+            doc.timings["reader"] = round(doc.timings.get("reader", 0.0) + elapsed * n / sum(pages), 4)
+            results[i] = build_result(items[i][0], doc, extraction, o)
+            results[i].document.classification = classification
+    return results  # type: ignore[return-value]
+
+
+def prepare(path: str | Path, options: PipelineOptions,
+            on_page: Callable[[int, int], None] | None = None) -> Document | Result:
+    """The page stages of `run` (sniff, render, text layer, OCR, layout): the Document ready to
+    read, or the error Result when they failed. Never raises for a bad document."""
     path = str(path)
     timings: dict[str, float] = {}
     doc: Document | None = None
-    try:
+
+    def stages() -> Document:
+        nonlocal doc
         with timed(timings, "sniff"):
             source = open_source(path, options)
-        doc = Document(source=source)
+        doc = Document(source=source, timings=timings)
         deadline = time.monotonic() + options.limits.document_timeout_s * SOFT_DEADLINE_SHARE
         pages = process_pages(source, options, on_page=on_page, deadline=deadline)
         doc.pages = pages
@@ -259,19 +310,44 @@ def run(path: str | Path, options: PipelineOptions | None = None,
                 stage="pipeline", code="document_timeout",
                 message=f"read {len(pages) - unread} of {len(pages)} pages within "
                         f"{options.limits.document_timeout_s * SOFT_DEADLINE_SHARE:.0f} s"))
-        doc.timings = timings
-        return read_and_build(path, doc, options)
-    except DocprocError as exc:
-        log.info("document %s failed at %s: %s", path, exc.stage, exc.code)
+        return doc
+
+    try:
+        return stages()
+    except Exception as exc:  # noqa: BLE001 - see _failure
         if doc is not None:
             doc.timings = timings
+        return _failure(path, doc, options, exc)
+
+
+def run(path: str | Path, options: PipelineOptions | None = None,
+        on_page: Callable[[int, int], None] | None = None) -> Result:
+    """Process one file end to end. Never raises for a bad document: errors go in the result."""
+    options = options or PipelineOptions()
+    got = prepare(path, options, on_page)
+    if isinstance(got, Result):
+        return got
+    return _guarded(str(path), got, options, lambda: read_and_build(str(path), got, options))
+
+
+def _guarded(path: str, doc: Document, options: PipelineOptions, read: Callable[[], Result]) -> Result:
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - see _failure
+        return _failure(path, doc, options, exc)
+
+
+def _failure(path: str, doc: Document | None, options: PipelineOptions, exc: Exception) -> Result:
+    """The error result of a document whose stage raised: the stage's own error, or (a bug on
+    one document must not end a batch) internal_error."""
+    if isinstance(exc, DocprocError):
+        log.info("document %s failed at %s: %s", path, exc.stage, exc.code)
         return build_result(path, doc, None, options, errors=[ErrorRecord(**exc.to_dict())])
-    except Exception as exc:  # noqa: BLE001 - a bug on one document must not end a batch
-        # The exception's message may quote document content: log the code path, not the message.
-        log.error("internal error on %s: %s\n%s", path, type(exc).__name__,
-                  "".join(traceback.format_tb(exc.__traceback__)))
-        return build_result(path, doc, None, options, errors=[
-            ErrorRecord(stage="pipeline", code="internal_error", message=type(exc).__name__)])
+    # The exception's message may quote document content: log the code path, not the message.
+    log.error("internal error on %s: %s\n%s", path, type(exc).__name__,
+              "".join(traceback.format_tb(exc.__traceback__)))
+    return build_result(path, doc, None, options, errors=[
+        ErrorRecord(stage="pipeline", code="internal_error", message=type(exc).__name__)])
 
 
 def warm_up(options: PipelineOptions, page_models: bool = True) -> None:

@@ -191,3 +191,41 @@ def test_cli_vlm_flags_reach_the_model(tiny_vlm_dir, tmp_path, monkeypatch):
     bad = CliRunner().invoke(cli.app, ["extract", str(page.parent), "-o", str(tmp_path / "o2"),
                                        "--vlm-batch-size", "0"])
     assert bad.exit_code == 2
+
+
+def test_batch_run_reads_pages_of_several_documents_per_generate_call(tiny_vlm_dir, tmp_path, monkeypatch):
+    """A folder run with a local VLM: workers run the page stages, this process reads the
+    documents in groups that fill the model's batches; a broken file keeps its own error."""
+    import json
+
+    from PIL import ImageDraw
+
+    from docproc.batch import run_batch
+    from docproc.options import PipelineOptions
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for i in range(5):
+        img = Image.new("RGB", (600, 300), "white")
+        ImageDraw.Draw(img).text((40, 40 + 10 * i), f"Invoice No: INV-{100 + i}  Total due: EUR {i}3.50",
+                                 fill="black", font_size=24)
+        img.save(inbox / f"doc{i}.png")
+    (inbox / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    sizes = []
+    real = LocalVlm._generate_batch
+
+    def recording(self, prompts):
+        sizes.append(len(prompts))
+        return real(self, prompts)
+
+    monkeypatch.setattr(LocalVlm, "_generate_batch", recording)
+    options = PipelineOptions(schema="invoice", reader=ReaderOptions(
+        kind="vlm", vlm_model=str(tiny_vlm_dir), vlm_device="cpu", vlm_batch_size=4, vlm_max_new_tokens=48,
+        vlm_max_pixels=100 * 28 * 28))
+    summary = run_batch([inbox], tmp_path / "out", options, workers=2, progress=False)
+    results = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")}
+    assert summary.total == 6 and summary.succeeded == 5 and summary.failed == 1
+    assert results["broken"]["status"] == "error"
+    assert all(results[f"doc{i}"]["status"] == "ok" and results[f"doc{i}"]["timings"]["reader"] > 0
+               and results[f"doc{i}"]["timings"]["ocr"] > 0 for i in range(5))
+    assert sizes and max(sizes) == 4  # four documents' pages in one generate call
