@@ -363,8 +363,7 @@ class _Inputs:
         self.pad_to = pad_to  # prompt lengths rounded up to a multiple of this (static cache)
 
         # Where images are resized and normalised: a torchvision-backed image processor does it on
-        # the model's GPU (on the host it costs about as much per page as the batch's decoding);
-        # other backends ignore it.
+        # the model's device instead of the host; other backends ignore it.
         self.device = device
         self.processor = None
         try:
@@ -522,15 +521,15 @@ class LocalVlm:
         import torch
 
         t0 = time.perf_counter()
-        n = len(prompts)
+        asked = len(prompts)
         if self.static_cache:
             # The static cache is sized per batch size: every new size is another compile of the
             # decode step. Batches are padded (repeats of the last prompt) to a power of two.
-            prompts = prompts + [prompts[-1]] * (static_rows(n, self.batch_size) - n)
+            prompts = prompts + [prompts[-1]] * (static_rows(asked, self.batch_size) - asked)
         enc = self.inputs(prompts)
         enc = {k: v.to(self.device) for k, v in enc.items()}
-        self.stats["prompt_tokens"] += int(enc["attention_mask"][:n].sum()) if "attention_mask" in enc else 0
-        self.stats["prompts"] += n
+        self.stats["prompt_tokens"] += int(enc["attention_mask"][:asked].sum()) if "attention_mask" in enc else 0
+        self.stats["prompts"] += asked
         if "pixel_values" in enc:
             enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         probs = _TokenProbs()
@@ -555,7 +554,7 @@ class LocalVlm:
             self.stats["decode_steps"] += len(probs.steps) - 1
         lp = torch.stack(probs.steps, dim=1).cpu() if probs.steps else None  # (B, steps)
         replies = []
-        for row in range(n):  # padding rows' replies are dropped
+        for row in range(asked):  # padding rows' replies are dropped
             ids = new[row].tolist()
             n = next((k for k, t in enumerate(ids) if t in (self.eos_id, self.pad_id)), len(ids))
             mean_lp = float(lp[row, :max(1, n)].mean()) if lp is not None and n else 0.0
