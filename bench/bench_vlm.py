@@ -120,6 +120,8 @@ def script_replies(vlm_module, gen):
     class Scripted(vlm_module._TokenProbs):
         def __call__(self, input_ids, scores):
             ids = batch_ids[0]
+            if ids.shape[0] < scores.shape[0]:  # a static-cache batch padded with repeats of its last row
+                ids = torch.cat([ids, ids[-1:].expand(scores.shape[0] - ids.shape[0], -1)])
             step = min(len(self.steps), ids.shape[1] - 1)
             forced = torch.full_like(scores, float("-inf"))
             forced.scatter_(1, ids[:, step:step + 1], 0.0)
