@@ -118,6 +118,11 @@ def _init_worker(options_json: str) -> None:
     pipeline.warm_up(options, page_models=False)
 
 
+def _out_of_memory(path: str, options: PipelineOptions) -> Result:
+    return error_result(Path(path), "pipeline", "out_of_memory",
+                        f"document exceeded {options.limits.worker_memory_mb} MB", options)
+
+
 def _prepare_one(path: str, options_json: str) -> dict:
     """The page stages only (documents read in batches by the parent): the Document's JSON, or
     the error result's."""
@@ -125,8 +130,7 @@ def _prepare_one(path: str, options_json: str) -> dict:
     try:
         got = pipeline.prepare(path, options)
     except MemoryError:
-        got = error_result(Path(path), "pipeline", "out_of_memory",
-                           f"document exceeded {options.limits.worker_memory_mb} MB", options)
+        got = _out_of_memory(path, options)
     if isinstance(got, Result):
         return {"result": got.to_json_dict()}
     return {"prepared": got.model_dump(mode="json")}
@@ -137,8 +141,7 @@ def _run_one(path: str, options_json: str) -> dict:
     try:
         return pipeline.run(path, options).to_json_dict()
     except MemoryError:
-        return error_result(Path(path), "pipeline", "out_of_memory",
-                            f"document exceeded {options.limits.worker_memory_mb} MB", options).to_json_dict()
+        return _out_of_memory(path, options).to_json_dict()
 
 
 # --- parent side --------------------------------------------------------------------------
