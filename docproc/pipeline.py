@@ -295,9 +295,7 @@ def prepare(path: str | Path, options: PipelineOptions,
     path = str(path)
     timings: dict[str, float] = {}
     doc: Document | None = None
-
-    def stages() -> Document:
-        nonlocal doc
+    try:
         with timed(timings, "sniff"):
             source = open_source(path, options)
         doc = Document(source=source, timings=timings)
@@ -311,12 +309,7 @@ def prepare(path: str | Path, options: PipelineOptions,
                 message=f"read {len(pages) - unread} of {len(pages)} pages within "
                         f"{options.limits.document_timeout_s * SOFT_DEADLINE_SHARE:.0f} s"))
         return doc
-
-    try:
-        return stages()
     except Exception as exc:  # noqa: BLE001 - see _failure
-        if doc is not None:
-            doc.timings = timings
         return _failure(path, doc, options, exc)
 
 
