@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from docproc import pipeline  # noqa: E402
 from docproc.batch import write_result  # noqa: E402
-from docproc.options import PipelineOptions  # noqa: E402
+from docproc.options import OcrOptions, PipelineOptions  # noqa: E402
 
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 STAGES = ["sniff", "text_layer", "render", "ocr", "ocr_det", "ocr_cls", "ocr_rec", "ocr_word_boxes", "ocr_script",
@@ -219,6 +219,8 @@ def main() -> None:
     parser.add_argument("--batch-workers", type=int, default=2,
                         help="also time a folder run with this many worker processes (0: skip)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--ocr-runtime", default="onnxruntime", choices=["onnxruntime", "openvino"],
+                        help="PP-OCR runtime (openvino: the optional extra)")
     args = parser.parse_args()
 
     sets = [s for s in args.sets.split(",") if s]
@@ -229,7 +231,7 @@ def main() -> None:
     for name in sets:
         digital_only = name == "deepform_adbuy"
         files = dataset_files(name, args.docs, digital_only)
-        options = PipelineOptions(schema=SCHEMAS.get(name))
+        options = PipelineOptions(schema=SCHEMAS.get(name), ocr=OcrOptions(runtime=args.ocr_runtime))
         pipeline.warm_up(options)
         row = bench_set(name + (" (digital)" if digital_only else ""), files, options)
         if name in SCANNED:
@@ -252,7 +254,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     if args.leak:
         files = dataset_files(sets[0], args.docs)
-        options = PipelineOptions(schema=SCHEMAS.get(sets[0]))
+        options = PipelineOptions(schema=SCHEMAS.get(sets[0]), ocr=OcrOptions(runtime=args.ocr_runtime))
         leak = leak_check(files, options, args.leak)
         rows.append({"leak": leak})
         print(json.dumps(leak))

@@ -43,13 +43,15 @@ def build_options(
     vlm_device: str = "auto",
     vlm_batch_size: int = 8,
     vlm_static_cache: bool = False,
+    ocr_runtime: str = "onnxruntime",
+    ocr_precision: str = "auto",
 ) -> PipelineOptions:
     """CLI flags -> typed options (the one place flag names map onto option fields)."""
     return PipelineOptions(
         schema=schema,
         render=RenderOptions(dpi=dpi),
         text_layer=TextLayerOptions(mode=text_layer),
-        ocr=OcrOptions(kind=ocr),
+        ocr=OcrOptions(kind=ocr, runtime=ocr_runtime, precision=ocr_precision),
         layout=LayoutOptions(kind=layout),
         reader=ReaderOptions(kind=reader, vlm_model=vlm_model, endpoint_url=endpoint_url,
                              endpoint_model=endpoint_model, vlm_device=vlm_device,
@@ -100,6 +102,10 @@ def extract(
     workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per core; 0 = in-process)."),
     dpi: int = typer.Option(200, help="Render resolution for scanned pages and OCR."),
     ocr: str = typer.Option("rapidocr", help="OCR engine: rapidocr, tesseract, paddleocr."),
+    ocr_runtime: str = typer.Option("onnxruntime", "--ocr-runtime", help="PP-OCR runtime: onnxruntime, openvino (extra; "
+                                    "faster, bf16 on CPUs that have it, ~1 point lower receipt F1)."),
+    ocr_precision: str = typer.Option("auto", "--ocr-precision", help="PP-OCR precision on OpenVINO: auto (bf16 where "
+                                      "the CPU has it), f32 (the text ONNX Runtime reads)."),
     layout: str = typer.Option("auto", help="Layout: auto, picodet, geometry, none."),
     text_layer: str = typer.Option("auto", "--text-layer", help="PDF text layer: auto, never, always."),
     reader: str = typer.Option("rules", help="Field reader: rules, vlm, hybrid, endpoint."),
@@ -122,7 +128,8 @@ def extract(
             schemas.load_schema(schema)  # fail fast on a bad schema, before any document runs
         options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model, endpoint_url,
                                 endpoint_model, vlm_device=vlm_device, vlm_batch_size=vlm_batch_size,
-                                vlm_static_cache=vlm_static_cache)
+                                vlm_static_cache=vlm_static_cache, ocr_runtime=ocr_runtime,
+                                ocr_precision=ocr_precision)
         options.limits.document_timeout_s = timeout
     except DocprocError as exc:
         typer.echo(f"error: {exc.code}: {exc.message}", err=True)

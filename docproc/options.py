@@ -47,7 +47,13 @@ class OcrOptions(_Opts):
     tesseract_languages: str = "eng+rus"
     # Local model directory for the `paddleocr` engine (inference.onnx + inference.yml per model).
     paddle_model_dir: str | None = None
-    threads: int = 0  # ONNX Runtime intra-op threads; 0 = auto: 1 in a pool worker process, else library default
+    threads: int = 0  # inference threads per model call; 0 = auto: 1 in a pool worker process, else one per core
+    # PP-OCR's inference runtime. openvino (extra `openvino`) runs the CPU's fastest native
+    # precision: bf16 on CPUs with AVX512-BF16 or AMX, ~1.6x faster OCR than ONNX Runtime there
+    # but about 1 point of receipt F1 lower (README "Performance"); precision=f32 reads what
+    # ONNX Runtime reads.
+    runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"
+    precision: Literal["auto", "f32"] = "auto"
 
 
 class LayoutOptions(_Opts):

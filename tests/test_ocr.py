@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -180,3 +182,86 @@ def test_the_angle_classifier_votes_on_the_page_and_never_turns_single_boxes(mon
     fooled = engine.read(img)
     assert fooled.flipped_share == 1.0 and asked and max(asked) <= CLS_SAMPLE < len(honest.segment_scores)
     assert [w.text for w in fooled.words] == [w.text for w in honest.words]
+
+
+SCAN = Path(__file__).resolve().parents[1] / "samples" / "docs" / "invoice-01-scan.jpg"
+
+
+def _words(image, **options):
+    return ocr_page(image, OcrOptions(**options), Limits()).words
+
+
+NO_OPENVINO = "the openvino extra is not installed (make setup-all installs it)"
+
+
+def test_default_runtime_is_onnxruntime():
+    assert get_engine(OcrOptions()).runtime == "onnxruntime"
+
+
+def test_missing_openvino_is_a_classified_error(monkeypatch):
+    import importlib.util
+
+    from docproc.errors import DocprocError
+    from docproc.ocr import rapid
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    with pytest.raises(DocprocError) as err:
+        rapid.require_runtime("openvino")
+    assert err.value.code == "runtime_missing"
+    rapid.require_runtime("onnxruntime")
+
+
+def test_openvino_f32_reads_what_onnxruntime_reads():
+    """f32 on OpenVINO is the same arithmetic as ONNX Runtime: same words, same boxes."""
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+    image = Image.open(SCAN).convert("RGB")
+    ort = _words(image, runtime="onnxruntime")
+    ov = _words(image, runtime="openvino", precision="f32")
+    assert len(ort) > 50
+    assert [w.text for w in ov] == [w.text for w in ort]
+    assert np.allclose([w.bbox for w in ov], [w.bbox for w in ort], atol=2e-3)
+    compiled = get_engine(OcrOptions(runtime="openvino", precision="f32"))._ocr.text_rec.session.session
+    assert str(compiled.get_compiled_model().get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
+
+
+def test_openvino_default_precision_reads_the_scan_like_f32():
+    """OpenVINO's own precision (bf16 where the CPU has it) may change a borderline glyph, not
+    the page."""
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+    image = Image.open(SCAN).convert("RGB")
+    exact = [w.text for w in _words(image)]
+    fast = [w.text for w in _words(image, runtime="openvino")]
+    from rapidfuzz.distance import Levenshtein
+
+    assert Levenshtein.normalized_similarity(" ".join(fast), " ".join(exact)) > 0.97
+    assert abs(len(fast) - len(exact)) <= 0.03 * len(exact)
+
+
+def test_openvino_runtime_through_the_cli_in_capped_workers(tmp_path):
+    """`--ocr-runtime openvino` in pool workers under their address-space cap: every scan
+    reads, as with ONNX Runtime (OpenVINO reserves more address space; a first version ran
+    out of it on receipts)."""
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+    import json
+    import shutil
+    import subprocess
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for scan in sorted(SCAN.parent.glob("*-scan.jpg")):
+        for copy in range(2):
+            shutil.copy(scan, docs / f"{scan.stem}-{copy}.jpg")
+    manifest = {json.loads(line)["id"]: json.loads(line) for line in (SCAN.parents[1] / "manifest.jsonl").read_text().splitlines() if line.strip()}
+    proc = subprocess.run(
+        [str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "docproc"), "extract", str(docs),
+         "--schema", "invoice", "-o", str(tmp_path / "out"), "-q", "--workers", "2",
+         "--ocr-runtime", "openvino"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = sorted((tmp_path / "out").glob("*.json"))
+    assert len(results) == 6
+    for path in results:
+        result = json.loads(path.read_text())
+        assert result["status"] == "ok", result["errors"]
+        expected = manifest[path.stem.rsplit("-", 1)[0]]["expected"]
+        assert result["fields"]["invoice_number"]["normalized"] == expected["invoice_number"]

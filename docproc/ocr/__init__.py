@@ -27,7 +27,7 @@ def _engine_key(options: OcrOptions) -> tuple:
         return ("tesseract", options.tesseract_languages)
     if options.kind == "paddleocr":
         return ("paddleocr", options.paddle_model_dir, options.threads)
-    return ("rapidocr", options.threads)
+    return ("rapidocr", options.threads, options.runtime, options.precision)
 
 
 def get_engine(options: OcrOptions, limits: Limits | None = None) -> OcrEngine:
@@ -52,9 +52,11 @@ def _build(options: OcrOptions) -> OcrEngine:
         from docproc.ocr.paddle import PaddleEngine
 
         return PaddleEngine.from_options(options)
-    from docproc.ocr.rapid import RapidOcrEngine
+    from docproc.ocr.rapid import RapidOcrEngine, require_runtime
 
-    return RapidOcrEngine(threads=onnx_threads(options.threads))
+    require_runtime(options.runtime)
+    return RapidOcrEngine(threads=onnx_threads(options.threads), runtime=options.runtime,
+                          precision=options.precision)
 
 
 # An upside-down page: most text boxes turned by the angle classifier.
