@@ -49,7 +49,7 @@ class OcrOptions(_Opts):
     paddle_model_dir: str | None = None
     threads: int = 0  # inference threads per model call; 0 = auto: 1 in a pool worker process, else one per core
     # PP-OCR's inference runtime. openvino (extra `openvino`) runs the CPU's fastest native
-    # precision: bf16 on CPUs with AVX512-BF16 or AMX, ~1.6x faster OCR than ONNX Runtime there
+    # precision: bf16 on CPUs with AVX512-BF16 or AMX, OCR 1.3-1.6x faster than ONNX Runtime there
     # but about 1 point of receipt F1 lower (README "Performance"); precision=f32 reads what
     # ONNX Runtime reads.
     runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"
