@@ -239,9 +239,9 @@ def test_openvino_default_precision_reads_the_scan_like_f32():
 
 
 def test_openvino_runtime_through_the_cli_in_capped_workers(tmp_path):
-    """`--ocr-runtime openvino` in pool workers under their address-space cap: every scan
-    reads, as with ONNX Runtime (OpenVINO reserves more address space; a first version ran
-    out of it on receipts)."""
+    """`--ocr-runtime openvino` reaches the OCR engine of pool workers, which run under their
+    address-space cap, and every scan reads. (Too few pages to show the memory growth that
+    once hit the cap on receipts; README "Performance" has that measurement.)"""
     pytest.importorskip("openvino", reason=NO_OPENVINO)
     import json
     import shutil
