@@ -25,12 +25,10 @@ class _Model(BaseModel):
 
 def union_bbox(boxes: list[BBox]) -> BBox:
     """Smallest box holding all `boxes` (which must not be empty)."""
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    if len(boxes) == 1:  # the common case in the readers: one word, one box
+        return tuple(boxes[0])  # type: ignore[return-value]
+    x0, y0, x1, y1 = zip(*boxes)
+    return (min(x0), min(y0), max(x1), max(y1))
 
 
 class Word(_Model):

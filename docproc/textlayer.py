@@ -111,8 +111,13 @@ def wordlike_share(tokens: list[str]) -> float:
         core = token.strip(_STRIP)
         if not core:
             continue
-        letters = sum(c.isalpha() for c in core)
-        digits = sum(c.isdigit() for c in core)
+        if core.isalpha():  # most tokens: skip counting character by character
+            letters, digits = len(core), 0
+        elif core.isdigit():
+            letters, digits = 0, len(core)
+        else:
+            letters = sum(c.isalpha() for c in core)
+            digits = sum(c.isdigit() for c in core)
         if digits >= 0.5 * len(core):
             good += 1
         elif letters >= 0.7 * len(core):

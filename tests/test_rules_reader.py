@@ -165,3 +165,25 @@ def test_results_validate_against_result_schema(schema):
                     fields=ext.fields, key_values=ext.key_values, line_items=ext.line_items, checks=ext.checks,
                     warnings=ext.warnings)
     assert validate_result(result.to_json_dict()) == []
+
+
+def test_view_merges_fragments_of_a_row_at_any_scale():
+    """Pieces of one printed line join (word gaps), pieces a column apart stay apart, lines of
+    other rows never join; the same in page-relative boxes and in pixel boxes (hand-built)."""
+    from docproc.document import Line, Page, Word
+    from docproc.readers.rules.view import DocView
+
+    def doc(scale: float):
+        p = Page(number=1, width=1000, height=1400, text_source="pdf_text")
+        pieces = [(0.10, 0.10, "SAM"), (0.16, 0.10, "TRADING"), (0.26, 0.10, "CO"),  # one line, cut in 3
+                  (0.70, 0.10, "TOTAL"),  # a column away: its own line
+                  (0.10, 0.12, "No. 5 Jalan")]  # the next row
+        for x, y, text in pieces:
+            box = (x * scale, y * scale, (x + 0.012 * len(text)) * scale, (y + 0.015) * scale)
+            p.words.append(Word(text=text, bbox=box, source="pdf_text"))
+            p.lines.append(Line(words=[len(p.words) - 1], text=text, bbox=box))
+        return document(p)
+
+    for scale in (1.0, 1400.0):
+        texts = [ln.text for ln in DocView.of(doc(scale)).lines]
+        assert texts == ["SAM TRADING CO", "TOTAL", "No. 5 Jalan"], scale

@@ -95,15 +95,23 @@ def candidates(cells: list) -> Candidates:
              & (x_gap <= COLUMN_SLACK * h[None, :]))
     parts = []
     for mask, gap, column in ((left, row_gap, False), (above, col_gap, True)):
-        # nearest first (ties: the box more in line with the answer); sorted down each column v
-        order = np.argsort(np.where(mask, gap + 1e-3 * np.maximum(x_gap, 0), np.inf), axis=0, kind="stable")
-        ok = np.take_along_axis(mask, order, axis=0)
-        labels = np.take_along_axis(np.broadcast_to(keyish[:, None], (n, n)), order, axis=0) & ok
-        between = np.cumsum(labels, axis=0) - labels
-        rank = np.arange(n)[:, None]
-        chosen = ok & ((rank < NEAREST) | (labels & (between < NEAREST_LABELS)))
-        r, v = np.nonzero(chosen)
-        parts.append((order[r, v], v, np.full(len(v), column), r, between[r, v]))
+        # Per answer v, its candidate boxes nearest first (ties: the box more in line with the
+        # answer, then list order). Only the few candidates of each answer are sorted, not the
+        # whole page's column.
+        k, v = np.nonzero(mask)
+        near = gap[k, v] + 1e-3 * np.maximum(x_gap[k, v], 0)
+        order = np.lexsort((k, near, v))
+        k, v = k[order], v[order]
+        first = np.ones(len(v), dtype=bool)
+        first[1:] = v[1:] != v[:-1]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(v)), 0)) if len(v) else v
+        rank = np.arange(len(v)) - group_start
+        labels = keyish[k]
+        before = np.cumsum(labels) - labels  # label boxes ahead of each, counted from v's first
+        between = before - before[group_start]
+        chosen = np.flatnonzero((rank < NEAREST) | (labels & (between < NEAREST_LABELS)))
+        chosen = chosen[np.lexsort((v[chosen], rank[chosen]))]  # by rank, then answer
+        parts.append((k[chosen], v[chosen], np.full(len(chosen), column), rank[chosen], between[chosen]))
     key, value, column, rank_key, labels_between = (np.concatenate(x) for x in zip(*parts))
     # A key's nearest answer in a direction ranks 0: "DATE" over its answer, not the one under it.
     pos = np.where(column, y0[value], x0[value])

@@ -24,6 +24,7 @@ MAX_COLON_KEY_WORDS = 12  # a colon closes a label however long ("Please list th
 MAX_RIGHT_GAP = 0.35  # page widths between a label and its value on one row
 MAX_VALUE_LINES = 12
 MAX_HEADING_WORDS = 4  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
+ROW_MATRIX_MAX = 2000  # boxes per page up to which all rows are found at once (an n x n matrix)
 LINK_CONFIDENCE = 0.5  # times the link model's probability: a learned link is weaker evidence than a rule
 
 
@@ -74,6 +75,8 @@ def _is_mark_at(words: list[tuple[str, BBox]], k: int) -> bool:
 
 def _split_at_marks(cell: Cell) -> list[Cell]:
     """"Yes x", "This Project is X Proposed": the tick is a box of its own."""
+    if not any(w in _MARKS for w, _ in cell.words):
+        return [cell]
     out: list[Cell] = []
     run: list[tuple[str, BBox]] = []
     for k, wb in enumerate(cell.words):
@@ -210,7 +213,12 @@ def _reading_order(cells: list[Cell]) -> list[Cell]:
 
 def closed_key(cell: Cell) -> bool:
     """"Date:" — a label closed by a colon."""
-    return cell.text.endswith(":") and plausible_key(cell.text, MAX_COLON_KEY_WORDS)
+    return _closed_text(cell.text)
+
+
+@functools.lru_cache(maxsize=65536)  # asked for the same boxes many times while pairing a page
+def _closed_text(text: str) -> bool:
+    return text.endswith(":") and plausible_key(text, MAX_COLON_KEY_WORDS)
 
 
 _INITIAL = re.compile(r"^[A-Z]\.$")
@@ -271,7 +279,8 @@ class PageCells(list):
         self._order = sorted(range(len(self)), key=lambda i: self[i].bbox[1])
         self._tops = [self[i].bbox[1] for i in self._order]
         self._members = {id(c) for c in self}
-        self._rows: dict[int, list[Cell]] = {}
+        self._rows: dict[int, list[Cell]] | None = None
+        self.heading_rows: dict[int, bool] = {}  # see _heading_row
         # Box edges as arrays in list order: "the nearest box above" tests every box of the
         # page that lies higher up, and most boxes have none in their column.
         boxes = np.array([c.bbox for c in self], dtype=float).reshape(-1, 4)
@@ -281,15 +290,24 @@ class PageCells(list):
 
     def row(self, a: Cell) -> list[Cell]:
         """The boxes that share `a`'s row (`a` itself included when it is one), in list order."""
-        hit = self._rows.get(id(a)) if id(a) in self._members else None
-        if hit is None:
-            # _same_row against every box of the page at once (numpy; the same arithmetic).
-            overlap = np.minimum(self._y1, a.bbox[3]) - np.maximum(self._y0, a.bbox[1])
-            same = (overlap >= 0.5 * np.minimum(a.height, self._heights)) & (self._pages == a.page)
-            hit = [self[int(i)] for i in np.flatnonzero(same)]
-            if id(a) in self._members:
-                self._rows[id(a)] = hit
-        return hit
+        if id(a) in self._members and len(self) <= ROW_MATRIX_MAX:
+            if self._rows is None:
+                self._rows = self._all_rows()
+            return self._rows[id(a)]
+        # _same_row against every box of the page at once (numpy; the same arithmetic).
+        overlap = np.minimum(self._y1, a.bbox[3]) - np.maximum(self._y0, a.bbox[1])
+        same = (overlap >= 0.5 * np.minimum(a.height, self._heights)) & (self._pages == a.page)
+        return [self[int(i)] for i in np.flatnonzero(same)]
+
+    def _all_rows(self) -> dict[int, list[Cell]]:
+        """Every box's row at once: pairing asks for the row of nearly every box of the page."""
+        y0, y1, h = self._y0, self._y1, self._heights
+        overlap = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+        same = (overlap >= 0.5 * np.minimum(h[:, None], h[None, :])) & (self._pages[:, None] == self._pages[None, :])
+        r, c = np.nonzero(same)
+        bounds = np.searchsorted(r, np.arange(len(self) + 1)).tolist()
+        cols = c.tolist()
+        return {id(self[i]): [self[j] for j in cols[bounds[i]:bounds[i + 1]]] for i in range(len(self))}
 
 
     def tops_between(self, lo: float, hi: float) -> list[Cell]:
@@ -298,24 +316,41 @@ class PageCells(list):
         b = bisect.bisect_right(self._tops, hi + 1e-9)
         return [self[i] for i in sorted(self._order[a:b])]
 
-    def column(self, box: BBox, page: int) -> list[Cell]:
-        """The boxes whose column overlaps `box`'s enough to sit over it, nearest first: the
-        lowest bottom, then the widest overlap, then list order. Walking up a column (see
-        `first_above`) then costs one pass instead of one search of the page per step."""
+    def column(self, box: BBox, page: int, bottom: float) -> "_Column | list[Cell]":
+        """The boxes whose column overlaps `box`'s enough to sit over it and whose bottom is no
+        lower than `bottom`, nearest first: the lowest bottom, then the widest overlap, then
+        list order. Walking up a column (see `first_above`) then costs one pass instead of one
+        search of the page per step."""
         if not len(self):
             return []
         overlap = np.minimum(self._x1, box[2]) - np.maximum(self._x0, box[0])
-        ok = (self._pages == page) & (overlap > 0.2 * np.minimum(box[2] - box[0], self._x1 - self._x0))
+        ok = ((self._pages == page) & (self._y1 <= bottom)
+              & (overlap > 0.2 * np.minimum(box[2] - box[0], self._x1 - self._x0)))
         idx = np.flatnonzero(ok)
-        order = idx[np.lexsort((idx, -overlap[idx], -self._y1[idx]))]
-        return [self[int(i)] for i in order]
+        return _Column(self, idx[np.lexsort((idx, -overlap[idx], -self._y1[idx]))].tolist())
 
     def above(self, box: BBox, top: float, page: int, h: float) -> Cell | None:
         """The nearest box above `top` whose column overlaps `box`'s."""
-        return first_above(self.column(box, page), 0, top, h)[0]
+        return first_above(self.column(box, page, top + 0.3 * h), 0, top, h)[0]
 
 
-def first_above(column: list[Cell], start: int, top: float, h: float) -> tuple[Cell | None, int]:
+class _Column:
+    """A column's boxes in order, looked up as they are walked (a walk up a column mostly stops
+    at its first few boxes)."""
+
+    __slots__ = ("_cells", "_order")
+
+    def __init__(self, cells: list[Cell], order: list[int]):
+        self._cells, self._order = cells, order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, j: int) -> Cell:
+        return self._cells[self._order[j]]
+
+
+def first_above(column: "_Column | list[Cell]", start: int, top: float, h: float) -> tuple[Cell | None, int]:
     """The first box of `column[start:]` (nearest first) that lies above `top`, and where to
     resume for a higher `top`: a box passed over here cannot lie above a higher top either."""
     for j in range(start, len(column)):
@@ -404,7 +439,12 @@ def _is_value(cell: Cell) -> bool:
 
 
 def _keyish(cell: Cell) -> bool:
-    return closed_key(cell) or label_like(cell)
+    return _keyish_box(cell.text, cell.joined_label, cell.split_value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _keyish_box(text: str, joined_label: bool, split_value: bool) -> bool:
+    return _closed_text(text) or joined_label or (not split_value and _label_like_text(text))
 
 
 _NUMBER_CELL = re.compile(r"^[-+]?\.?\d[\d.,]*[*+%]*$")
@@ -539,10 +579,8 @@ def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
         return None
     box = union_bbox([c.bbox for c in group])
     h = max(c.height for c in group)
-    key = _row_key(cells, group)
     top = box[1]
-    depth = 0
-    column, start = cells.column(box, group[0].page), 0
+    column, start = cells.column(box, group[0].page, top + 0.3 * h), 0
     while True:
         up, start = first_above(column, start, top, h)
         if up is None or top - up.bbox[3] > 3.5 * h:
@@ -550,15 +588,23 @@ def _column_heading(cells: list[Cell], group: list[Cell]) -> Cell | None:
         if _keyish(up):
             break
         top = up.bbox[1]
-        depth += 1
-    if (up.used or len(up.text.split()) > MAX_HEADING_WORDS or (key is not None and up.bbox[0] < key.bbox[2] - 0.005)
-            or _has_row_value(cells, up)):
+    if up.used or len(up.text.split()) > MAX_HEADING_WORDS or _has_row_value(cells, up):
         return None
-    # A table shows itself by a heading row: several headings over answers (a lone phrase over
-    # a value is more often a title than a heading).
-    if not any(c is not up and _keyish(c) and _heads_value(cells, c) for c in _mates(cells, up)):
+    key = _row_key(cells, group)
+    if key is not None and up.bbox[0] < key.bbox[2] - 0.005:
         return None
-    return up
+    return up if _heading_row(cells, up) else None
+
+
+def _heading_row(cells: PageCells, up: Cell) -> bool:
+    """A table shows itself by a heading row: several headings over answers (a lone phrase over
+    a value is more often a title than a heading). Asked for each answer under a heading, so
+    kept per heading (it looks at geometry and lettering only, which pairing never changes)."""
+    hit = cells.heading_rows.get(id(up))
+    if hit is None:
+        hit = any(c is not up and _keyish(c) and _heads_value(cells, c) for c in _mates(cells, up))
+        cells.heading_rows[id(up)] = hit
+    return hit
 
 
 _TAIL_START = re.compile(r"^\d+\s+[A-Za-z]{2,}")

@@ -6,6 +6,7 @@ Short labels ("tax", "to") must match whole words exactly; longer ones match fuz
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -99,26 +100,32 @@ _QUALIFIED = re.compile(r"\b(?:alt|alternate|alternative|other|old|previous|prio
 QUALIFIED = 0.8
 
 
+@lru_cache(maxsize=4)  # every field of a document searches the same lines
+def _joined(texts: tuple[str, ...]) -> tuple[str, list[int], list[str]]:
+    """The lines joined by newlines, where each starts in the joined text, and each lowercased."""
+    starts = [0]
+    for t in texts:
+        starts.append(starts[-1] + len(t) + 1)
+    return "\n".join(texts), starts, [t.lower() for t in texts]
+
+
 def _label_matches(lines: list[TextLine], labels: list[str]) -> dict[int, list[LabelHit | None]]:
     """Label hits for every line and label, computed per label over the whole document: one
     regex pass over the joined text for exact hits, and rapidfuzz's vectorised partial ratio to
     pick the few lines worth a fuzzy alignment (the same cutoff, so the same hits)."""
-    text = "\n".join(ln.text for ln in lines)
-    starts = np.cumsum([0] + [len(ln.text) + 1 for ln in lines])
+    text, starts, lowers = _joined(tuple(ln.text for ln in lines))
     found: dict[int, list[LabelHit | None]] = {}
-    lowers: list[str] | None = None
     for k, label in enumerate(labels):
         exact: set[int] = set()
         for m in _exact_pattern(label).finditer(text):
-            i = int(np.searchsorted(starts, m.start(), side="right")) - 1
+            i = bisect_right(starts, m.start()) - 1
             if i in exact:
                 continue  # the first match in a line is the one a per-line search returns
             exact.add(i)
-            off = int(starts[i])
+            off = starts[i]
             found.setdefault(i, [None] * len(labels))[k] = LabelHit(lines[i], m.start() - off, m.end() - off, 1.0, label)
         if len(label) < MIN_FUZZY_LEN:
             continue
-        lowers = lowers if lowers is not None else [ln.text.lower() for ln in lines]
         scores = process.cdist([label], lowers, scorer=fuzz.partial_ratio, score_cutoff=MIN_SCORE * 100, dtype=np.float32)[0]
         for i in np.flatnonzero(scores):
             if int(i) not in exact:

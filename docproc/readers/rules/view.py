@@ -4,6 +4,7 @@ region kind and its geometric neighbours."""
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
@@ -71,29 +72,50 @@ def _same_row(a: TextLine, b: TextLine) -> bool:
     return a.page == b.page and overlap >= 0.5 * min(a.height, b.height)
 
 
+ROW_BAND = 0.01  # page heights per band of the merge's row index (boxes are 0..1 of the page)
+
+
 def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     """OCR and layout may cut one printed line into pieces ("SAM", "SAM", "TRADING", "CO");
     pieces on one row separated by less than about a character height are one line again.
     Wider gaps stay: they separate a label from a value in another column."""
     lines = sorted(lines, key=lambda ln: (ln.page, ln.bbox[0]))
     out: list[TextLine] = []
-    page_start = 0  # lines never merge across pages: compare with this page's lines only
+    # This page's kept lines by the horizontal bands they cover: a piece is compared only with
+    # lines it may overlap vertically, in the order they were kept (a dense page has hundreds).
+    bands: dict[int, list[int]] = {}
+    page = None
+    # (Coordinates outside 0..1, from a hand-built document, widen the bands.)
+    band = max([ROW_BAND] + [(ln.bbox[3] - ln.bbox[1]) / 4 for ln in lines])
+
+    def _bands(top: float, bottom: float) -> range:
+        """The row index's bands that [top, bottom] touches (the edges included)."""
+        return range(math.floor(top / band), math.floor(bottom / band) + 1)
+
     for ln in lines:
-        if out and out[-1].page != ln.page:
-            page_start = len(out)
+        if ln.page != page:
+            page, bands = ln.page, {}
         top, bottom = ln.bbox[1], ln.bbox[3]
-        for o in out[page_start:]:
+        near = sorted({i for b in _bands(top, bottom) for i in bands.get(b, ())})
+        for i in near:
+            o = out[i]
             if o.bbox[3] < top or o.bbox[1] > bottom:
-                continue  # no vertical overlap: not its row (cheap test first; pages have many lines)
+                continue  # no vertical overlap: not its row
             gap = ln.bbox[0] - o.bbox[2]
             if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
                 shift = len(o.text) + 1
                 o.words = o.words + [(s + shift, e + shift, b) for s, e, b in ln.words]
                 o.text = f"{o.text} {ln.text}"
+                old = _bands(o.bbox[1], o.bbox[3])
                 o.bbox = union_bbox([o.bbox, ln.bbox])
                 o.confidence = min(o.confidence, ln.confidence)
+                for b in _bands(o.bbox[1], o.bbox[3]):
+                    if b not in old:
+                        bands.setdefault(b, []).append(i)
                 break
         else:
+            for b in _bands(top, bottom):
+                bands.setdefault(b, []).append(len(out))
             out.append(ln)
     return out
 
