@@ -352,6 +352,11 @@ def warm_up(options: PipelineOptions, page_models: bool = True) -> None:
     # a process holding the models (a fork's cost grows with the forking process's size).
     sandbox.start_fork_server()
     readers.get_reader(options.reader)
+    if options.schema_ and options.schema_ != "auto":
+        try:
+            schemas.load_schema(options.schema_)  # and its validator's imports
+        except DocprocError:
+            pass  # each document's result reports it
     if not page_models:
         return
     if options.ocr.kind:

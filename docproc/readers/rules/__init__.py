@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue, union_bbox
-from docproc.readers.rules import fallbacks, passages
+from docproc.readers.rules import fallbacks, form_links, passages
 from docproc.readers.rules.candidates import (
     Candidate,
     column_total,
@@ -316,6 +316,10 @@ class _FieldReader:
 
 class RulesReader:
     name = "rules"
+
+    def __init__(self) -> None:
+        # The form-link model loads with the reader (once per process), not on the first form.
+        form_links.default_model()
 
     def read(self, doc: Document, schema: Schema | None) -> Extraction:
         view = DocView.of(doc)
