@@ -50,6 +50,9 @@ def _candidate(spec: FieldSpec, line: TextLine, value: Value, score: float, how:
     return Candidate(spec.name, value, line, offset, score, how)
 
 
+_CENTS = re.compile(r"[.,]\d{2}")
+
+
 def largest_amount(view: DocView, spec: FieldSpec, near: list[TextLine]) -> Candidate | None:
     """The largest amount on lines near a total label (or, failing that, on the document)."""
     rows = near + [o for ln in near for o in view.right_of(ln, max_gap=1.0)]
@@ -59,6 +62,8 @@ def largest_amount(view: DocView, spec: FieldSpec, near: list[TextLine]) -> Cand
     for lines, score, how in pools:
         best: tuple[Decimal, TextLine, object] | None = None
         for line in lines:
+            if not _CENTS.search(line.text):
+                continue  # no amount with cents on it (the test below, for the whole line at once)
             for a in find_amounts(line.text):
                 if not re.search(r"[.,]\d{2}$", a.text.rstrip(" €$£A-Z")):
                     continue
