@@ -187,3 +187,13 @@ def test_view_merges_fragments_of_a_row_at_any_scale():
     for scale in (1.0, 1400.0):
         texts = [ln.text for ln in DocView.of(doc(scale)).lines]
         assert texts == ["SAM TRADING CO", "TOTAL", "No. 5 Jalan"], scale
+
+
+def test_exact_label_search_is_whole_word_and_case_blind():
+    from docproc.readers.rules.labels import _exact_pattern
+
+    text = "Subtotal 5.00\nTOTAL  12.00\ntotals\n(net) 3\nx-total: 4\ngross\namount"
+    assert [m.group() for m in _exact_pattern("total").finditer(text)] == ["TOTAL", "total"]
+    assert [m.group() for m in _exact_pattern("(net)").finditer(text)] == ["(net)"]
+    assert [m.group() for m in _exact_pattern("gross amount").finditer(text)] == []  # never across lines
+    assert [m.start() for m in _exact_pattern("subtotal").finditer(text)] == [0]

@@ -45,7 +45,13 @@ def _exact_pattern(label: str) -> re.Pattern:
     # Spaces between the label's words: any run of whitespace but a newline, so one search
     # over the lines joined by newlines finds the same spans as a search of each line.
     words = [re.escape(w) for w in label.split()]
-    return re.compile(r"(?<![\w])" + r"[^\S\n]*".join(words) + r"(?![a-z])", re.IGNORECASE)
+    body = r"[^\S\n]*".join(words)
+    if not words:
+        return re.compile(r"(?<![\w])" + body + r"(?![a-z])", re.IGNORECASE)
+    # "t(?<!\wt)otal" rather than "(?<!\w)total": the same matches, but a pattern that opens
+    # with a letter lets the regex engine skip ahead to that letter (2-3x faster on a page).
+    first = re.escape(label.split()[0][0])
+    return re.compile(first + r"(?<![\w]" + first + ")" + body[len(first):] + r"(?![a-z])", re.IGNORECASE)
 
 
 def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
