@@ -208,7 +208,7 @@ def format_decimal(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.01')):f}"
 
 
-@functools.lru_cache(maxsize=65536)  # readers parse the same figures many times a page
+@functools.lru_cache(maxsize=16384)  # readers parse the same figures many times a page
 def parse_money(text: str) -> tuple[Decimal, str | None] | None:
     """Amount and ISO currency of a money text, both conventions ("1.234,56", "1,234.56")."""
     price = Price.fromstring(text)

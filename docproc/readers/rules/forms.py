@@ -216,7 +216,7 @@ def closed_key(cell: Cell) -> bool:
     return _closed_text(cell.text)
 
 
-@functools.lru_cache(maxsize=65536)  # asked for the same boxes many times while pairing a page
+@functools.lru_cache(maxsize=16384)  # asked for the same boxes many times while pairing a page
 def _closed_text(text: str) -> bool:
     return text.endswith(":") and plausible_key(text, MAX_COLON_KEY_WORDS)
 
@@ -442,7 +442,7 @@ def _keyish(cell: Cell) -> bool:
     return _keyish_box(cell.text, cell.joined_label, cell.split_value)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _keyish_box(text: str, joined_label: bool, split_value: bool) -> bool:
     return _closed_text(text) or joined_label or (not split_value and _label_like_text(text))
 
