@@ -290,11 +290,17 @@ class PageCells(list):
 
     def row(self, a: Cell) -> list[Cell]:
         """The boxes that share `a`'s row (`a` itself included when it is one), in list order."""
-        if id(a) in self._members and len(self) <= ROW_MATRIX_MAX:
-            if self._rows is None:
-                self._rows = self._all_rows()
-            return self._rows[id(a)]
-        # _same_row against every box of the page at once (numpy; the same arithmetic).
+        if id(a) not in self._members:
+            return self._row_of(a)
+        if self._rows is None:
+            self._rows = self._all_rows() if len(self) <= ROW_MATRIX_MAX else {}
+        hit = self._rows.get(id(a))
+        if hit is None:
+            hit = self._rows[id(a)] = self._row_of(a)
+        return hit
+
+    def _row_of(self, a: Cell) -> list[Cell]:
+        """_same_row against every box of the page at once (numpy; the same arithmetic)."""
         overlap = np.minimum(self._y1, a.bbox[3]) - np.maximum(self._y0, a.bbox[1])
         same = (overlap >= 0.5 * np.minimum(a.height, self._heights)) & (self._pages == a.page)
         return [self[int(i)] for i in np.flatnonzero(same)]
