@@ -89,7 +89,10 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     band = max([ROW_BAND] + [(ln.bbox[3] - ln.bbox[1]) / 4 for ln in lines])
 
     def _bands(top: float, bottom: float) -> range:
-        """The row index's bands that [top, bottom] touches (the edges included)."""
+        """The row index's bands that [top, bottom] touches (the edges included). A box with a
+        non-finite edge overlaps nothing (as in the comparisons below), so it is in no band."""
+        if not (math.isfinite(top) and math.isfinite(bottom)):
+            return range(0)
         return range(math.floor(top / band), math.floor(bottom / band) + 1)
 
     for ln in lines:
