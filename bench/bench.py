@@ -9,7 +9,8 @@ median seconds per page and pages/s end to end, peak RSS, and for scanned sets t
 Tesseract OCR (`pytesseract.image_to_string`) on the same pages, as a ratio. CPU seconds (user+sys
 of this process and of its children) are printed beside wall time: load from other work on the
 machine disturbs them less.
-`--leak N` processes N documents in a loop and prints RSS after 100 and after N.
+`--leak N` processes N documents in one process, all of the first set's files in turn (its
+digital files for deepform_adbuy), and prints RSS after 1, 100, every 250 and N documents.
 `--batch-workers N` (default 2) also runs the set the way `docproc extract` runs a folder: N
 worker processes, one ONNX Runtime thread each (parallel across documents instead of inside one
 model call), against N bare Tesseract processes limited to one thread each.
@@ -252,8 +253,8 @@ def main() -> None:
             row["batch"] = batch
         rows.append(row)
         print(json.dumps(row), flush=True)
-    if args.leak:
-        files = dataset_files(sets[0], args.docs)
+    if args.leak:  # every file of the set, not just --docs: caches and arenas see new inputs
+        files = dataset_files(sets[0], 1_000_000, digital_only=sets[0] == "deepform_adbuy")
         options = PipelineOptions(schema=SCHEMAS.get(sets[0]), ocr=OcrOptions(runtime=args.ocr_runtime))
         leak = leak_check(files, options, args.leak)
         rows.append({"leak": leak})
