@@ -322,13 +322,13 @@ class PageCells(list):
         b = bisect.bisect_right(self._tops, hi + 1e-9)
         return [self[i] for i in sorted(self._order[a:b])]
 
-    def column(self, box: BBox, page: int, bottom: float) -> "_Column | list[Cell]":
+    def column(self, box: BBox, page: int, bottom: float) -> "_Column":
         """The boxes whose column overlaps `box`'s enough to sit over it and whose bottom is no
         lower than `bottom`, nearest first: the lowest bottom, then the widest overlap, then
         list order. Walking up a column (see `first_above`) then costs one pass instead of one
         search of the page per step."""
         if not len(self):
-            return []
+            return _Column(self, [])
         overlap = np.minimum(self._x1, box[2]) - np.maximum(self._x0, box[0])
         ok = ((self._pages == page) & (self._y1 <= bottom)
               & (overlap > 0.2 * np.minimum(box[2] - box[0], self._x1 - self._x0)))
@@ -356,7 +356,7 @@ class _Column:
         return self._cells[self._order[j]]
 
 
-def first_above(column: "_Column | list[Cell]", start: int, top: float, h: float) -> tuple[Cell | None, int]:
+def first_above(column: _Column, start: int, top: float, h: float) -> tuple[Cell | None, int]:
     """The first box of `column[start:]` (nearest first) that lies above `top`, and where to
     resume for a higher `top`: a box passed over here cannot lie above a higher top either."""
     for j in range(start, len(column)):
