@@ -5,7 +5,7 @@
 # per configuration to $OUT/results.jsonl and each run's log beside it. The wheels, fetched here:
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-#     --platform manylinux2014_x86_64 -d .whl transformers==5.23.0 xgrammar==0.2.8 apache-tvm-ffi \
+#     --platform manylinux2014_x86_64 -d .whl transformers==5.23.0 xgrammar==0.2.9 apache-tvm-ffi \
 #     regex pydantic pydantic-core annotated-types typing-inspection typing_extensions dateparser tzlocal \
 #     pytz price-parser Faker RapidFuzz jsonschema jsonschema-specifications referencing rpds-py pypdfium2
 # (versions as in this project's .venv: `.venv/bin/pip freeze`; 31 MB in all on 2026-11-27).
