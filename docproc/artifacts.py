@@ -56,8 +56,10 @@ class LocalArtifactStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
+            # json.dumps, not json.dump: only the one-shot call uses the C encoder.
+            data = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
             with os.fdopen(fd, "w") as fh:
-                json.dump(obj, fh, ensure_ascii=False, separators=(",", ":"))
+                fh.write(data)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

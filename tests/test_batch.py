@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from docproc.batch import collect_inputs, plan_outputs
+from docproc.batch import collect_inputs, plan_outputs, write_result
+from docproc.document import FieldValue, Result, ResultDocument
 from tests.conftest import REPO
 
 
@@ -23,6 +24,17 @@ def test_outputs_never_overwrite_each_other(tmp_path):
     names = [i.output.name for i in items]
     assert len(set(names)) == len(files)
     assert {"a.pdf.json", "a.png.json"} <= set(names)
+
+
+def test_result_file_is_indented_utf8_json_as_the_json_module_writes_it(tmp_path):
+    field = FieldValue(value="Moskva, ul. Tverskaya / Москва, Тверская 7 — 1 250,00 €", normalized="1250.00",
+                       confidence=0.875, page=1, bbox=[0.1, 0.2, 0.3, 0.25])
+    result = Result(document=ResultDocument(source="a.pdf", pages=1), fields={"total": field, "tax": None})
+    write_result(result, tmp_path / "a.json")
+    text = (tmp_path / "a.json").read_text(encoding="utf-8")
+    assert text == json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2)
+    assert "Москва" in text and "\\u" not in text
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary file left behind
 
 
 def _huge_png(path: Path, side: int = 30_000) -> None:
