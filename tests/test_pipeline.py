@@ -5,8 +5,9 @@ import time
 from fpdf import FPDF
 
 from docproc import pipeline
-from docproc.options import Limits, PipelineOptions
+from docproc.options import LayoutOptions, Limits, PipelineOptions
 from docproc.schemas import validate_result
+from tests.conftest import REPO
 
 
 def _text_pdf(path, pages=3):
@@ -55,3 +56,19 @@ def test_bad_file_gives_an_error_record_without_content(tmp_path):
     assert result.status == "error" and result.errors[0].code == "unsupported_type"
     assert "John" not in result.model_dump_json()
     assert validate_result(result.to_json_dict()) == []
+
+
+def test_scans_get_the_layout_model_only_where_its_regions_are_read():
+    """The rules reader reads no region kinds: with a schema, a scan's layout comes from word
+    geometry and the fields and line items are those the layout model's regions give."""
+    scan = REPO / "samples" / "docs" / "invoice-02-scan.jpg"
+    fast = pipeline.run(scan, PipelineOptions(schema="invoice"))
+    model = pipeline.run(scan, PipelineOptions(schema="invoice", layout=LayoutOptions(kind="picodet")))
+    no_schema = pipeline.run(scan, PipelineOptions())
+    assert fast.document.text_source == "ocr" and fast.status == "ok"
+    assert "title" not in fast.document.layout.regions and "title" in model.document.layout.regions
+    assert "title" in no_schema.document.layout.regions
+    assert fast.fields["total"] is not None and fast.line_items
+    assert fast.to_json_dict()["fields"] == model.to_json_dict()["fields"]
+    assert fast.to_json_dict()["line_items"] == model.to_json_dict()["line_items"]
+    assert pipeline.page_layout(PipelineOptions(schema="invoice", reader={"kind": "vlm"})).kind == "auto"
