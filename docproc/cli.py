@@ -45,6 +45,8 @@ def build_options(
     vlm_static_cache: bool = False,
     ocr_runtime: str = "onnxruntime",
     ocr_precision: str = "auto",
+    semantic_labels: bool = False,
+    label_encoder: str | None = None,
 ) -> PipelineOptions:
     """CLI flags -> typed options (the one place flag names map onto option fields)."""
     return PipelineOptions(
@@ -55,7 +57,8 @@ def build_options(
         layout=LayoutOptions(kind=layout),
         reader=ReaderOptions(kind=reader, vlm_model=vlm_model, endpoint_url=endpoint_url,
                              endpoint_model=endpoint_model, vlm_device=vlm_device,
-                             vlm_batch_size=vlm_batch_size, vlm_static_cache=vlm_static_cache),
+                             vlm_batch_size=vlm_batch_size, vlm_static_cache=vlm_static_cache,
+                             semantic_labels=semantic_labels, label_encoder=label_encoder),
     )
 
 
@@ -115,6 +118,10 @@ def extract(
     vlm_static_cache: bool = typer.Option(False, "--vlm-static-cache", help="Static KV cache: transformers compiles the decode step (GPU)."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="OpenAI-compatible base URL."),
     endpoint_model: Optional[str] = typer.Option(None, "--endpoint-model", help="Model name at the endpoint."),
+    semantic_labels: bool = typer.Option(False, "--semantic-labels", help="Rules reader: a sentence encoder finds "
+                                         "labels the schema does not list (extra semantic; ~0.1-0.5 s per document)."),
+    label_encoder: Optional[str] = typer.Option(None, "--label-encoder", help="Local sentence-encoder directory "
+                                                "for --semantic-labels (default: the semantic extra's MiniLM)."),
     timeout: float = typer.Option(900.0, "--timeout", help="Seconds per document; pages not reached by then "
                                   "are reported unread (status partial)."),
     table: bool = typer.Option(False, "--table", help="Print a table of the extracted fields."),
@@ -129,7 +136,8 @@ def extract(
         options = build_options(schema, dpi, ocr, layout, text_layer, reader, vlm_model, endpoint_url,
                                 endpoint_model, vlm_device=vlm_device, vlm_batch_size=vlm_batch_size,
                                 vlm_static_cache=vlm_static_cache, ocr_runtime=ocr_runtime,
-                                ocr_precision=ocr_precision)
+                                ocr_precision=ocr_precision, semantic_labels=semantic_labels,
+                                label_encoder=label_encoder)
         options.limits.document_timeout_s = timeout
     except DocprocError as exc:
         typer.echo(f"error: {exc.code}: {exc.message}", err=True)

@@ -71,6 +71,9 @@ class ReaderOptions(_Opts):
     endpoint_url: str | None = None
     endpoint_model: str | None = None
     hybrid_threshold: float = 0.6
+    # Rules reader: a sentence encoder finds labels the schema does not list (extra `semantic`).
+    semantic_labels: bool = False
+    label_encoder: str | None = None  # local encoder directory (default: the verified wheel's)
     # VLM readers (vlm, hybrid, endpoint): what is asked and how it is generated.
     vlm_device: str = "auto"  # auto: cuda when available (bf16), else cpu (fp32)
     vlm_batch_size: int = 8  # prompts (one per page asked) per generate call

@@ -21,7 +21,7 @@ from pebble import ProcessPool
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from docproc import pipeline  # noqa: E402
+from docproc import pipeline, readers  # noqa: E402
 from docproc.batch import write_result  # noqa: E402
 from docproc.document import Document, ErrorRecord  # noqa: E402
 from docproc.errors import DocprocError  # noqa: E402
@@ -58,10 +58,14 @@ def build(dataset: Path, cache: Path, workers: int) -> None:
             print(f"{Path(path).name}: {status}", flush=True)
 
 
-def read(dataset: Path, cache: Path, out: Path, schema: str | None, reader: str) -> None:
+def read(dataset: Path, cache: Path, out: Path, schema: str | None, reader: str, semantic_labels: bool) -> None:
+    import time
+
     from docproc.options import ReaderOptions
 
-    options = PipelineOptions(schema=schema, reader=ReaderOptions(kind=reader))
+    options = PipelineOptions(schema=schema, reader=ReaderOptions(kind=reader, semantic_labels=semantic_labels))
+    readers.get_reader(options.reader)  # models load before the clock starts
+    spent, pages = 0.0, 0
     for line in _manifest(dataset):
         stem = Path(line["file"]).stem
         data = json.loads((cache / f"{stem}.json").read_text())
@@ -70,8 +74,12 @@ def read(dataset: Path, cache: Path, out: Path, schema: str | None, reader: str)
             result = pipeline.build_result(path, None, None, options, errors=[ErrorRecord(**data["error"])])
         else:
             doc = Document.model_validate(data)
-            result = pipeline.build_result(path, doc, pipeline.read_document(doc, options), options)
+            start = time.perf_counter()
+            extraction = pipeline.read_document(doc, options)
+            spent, pages = spent + time.perf_counter() - start, pages + len(doc.pages)
+            result = pipeline.build_result(path, doc, extraction, options)
         write_result(result, out / f"{stem}.json")
+    print(f"reader: {spent:.2f} s over {pages} pages ({spent / max(pages, 1):.4f} s/page)")
 
 
 def main() -> None:
@@ -87,11 +95,12 @@ def main() -> None:
     r.add_argument("out", type=Path)
     r.add_argument("--schema")
     r.add_argument("--reader", default="rules")
+    r.add_argument("--semantic-labels", action="store_true")
     args = parser.parse_args()
     if args.cmd == "build":
         build(args.dataset, args.cache, args.workers)
     else:
-        read(args.dataset, args.cache, args.out, args.schema, args.reader)
+        read(args.dataset, args.cache, args.out, args.schema, args.reader, args.semantic_labels)
 
 
 if __name__ == "__main__":

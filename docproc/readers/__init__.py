@@ -15,7 +15,7 @@ def _cached(options_json: str) -> Reader:
     if options.kind == "rules":
         from docproc.readers.rules import RulesReader
 
-        return RulesReader()
+        return RulesReader(options.semantic_labels, options.label_encoder)
     if options.kind == "vlm":
         from docproc.readers.vlm import VlmReader
 

@@ -317,9 +317,14 @@ class _FieldReader:
 class RulesReader:
     name = "rules"
 
-    def __init__(self) -> None:
+    def __init__(self, semantic_labels: bool = False, label_encoder: str | None = None) -> None:
         # The form-link model loads with the reader (once per process), not on the first form.
         form_links.default_model()
+        self._encoder = None
+        if semantic_labels:
+            from docproc.readers.rules.semantic import get_encoder
+
+            self._encoder = get_encoder(label_encoder)
 
     def read(self, doc: Document, schema: Schema | None) -> Extraction:
         view = DocView.of(doc)
@@ -329,6 +334,12 @@ class RulesReader:
         if schema.line_items:
             ext.line_items = read_line_items(doc.pages)
         hits = {spec.name: find_labels(view.lines, spec) for spec in schema.fields}
+        if self._encoder is not None:
+            from docproc.readers.rules.semantic import semantic_hits
+
+            for spec in schema.fields:  # only where no label of the field is printed
+                if not hits[spec.name]:
+                    hits[spec.name] = semantic_hits(view.lines, spec, self._encoder)
         _drop_shadowed(hits)
         for hs in hits.values():
             for h in hs:
