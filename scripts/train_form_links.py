@@ -39,9 +39,13 @@ def _page_data(doc: Document, expected: list[dict]):
         cs = form_links.candidates(cells)
         cands.append((cells, cs))
         xs.append(form_links.features(cells, cs))
-        for k, v in zip(cs.key.tolist(), cs.value.tolist()):
-            ys.append(any(values_match(e["key"], cells[k].text, "string", True)
-                          and values_match(e["value"], cells[v].text, "string", True) for e in expected))
+        # Which expected pairs each box matches as a key and as a value (per box, not per
+        # candidate: a box is in many candidates).
+        as_key = [{i for i, e in enumerate(expected) if values_match(e["key"], c.text, "string", True)}
+                  for c in cells]
+        as_value = [{i for i, e in enumerate(expected) if values_match(e["value"], c.text, "string", True)}
+                    for c in cells]
+        ys += [bool(as_key[k] & as_value[v]) for k, v in zip(cs.key.tolist(), cs.value.tolist())]
     x = np.concatenate(xs) if xs else np.zeros((0, len(form_links.FEATURES)), dtype=np.float32)
     return rule, cands, x, np.array(ys, dtype=int)
 
