@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from docproc.readers.rules.forms import _MARKS, _has_row_value, _keyish, _wide, closed_key, label_like
+from docproc.readers.rules.forms import (_MARKS, _field_words, _has_row_value, _keyish, _wide, closed_key,
+                                        label_like)
 
 MODEL_PATH = Path(__file__).with_name("models") / "form_links.onnx"
 ADD_THRESHOLD = 0.3  # probability above which a link the rules did not make is added
@@ -50,6 +51,7 @@ FEATURES = (
     "rule_pair", "k_rule_key", "k_rule_value", "v_rule_key", "v_rule_value", "v_rule_keys",
     "v_has_row_key", "k_row_boxes", "page_boxes",
     "k_column_boxes", "dx_page", "dy_page", "k_x", "v_y", "k_has_row_value",
+    "k_field", "v_field", "k_aligned", "v_aligned", "k_cands", "v_cands",
 )
 
 
@@ -174,6 +176,9 @@ def features(cells: list, cands: Candidates) -> np.ndarray:
     hh = np.maximum(np.minimum(h[k], h[v]), 1e-3)
     overlap = np.minimum(x1[k], x1[v]) - np.maximum(x0[k], x0[v])
     vb = box[v]
+    # Field words ("Date", "Company") mark labels, wherever case gives no hint.
+    field = np.array([min(_field_words(c.text), 3) for c in cells], dtype=np.float64)
+    aligned = _aligned(x0, h, np.array([c.page for c in cells]))
     out = np.column_stack([
         col.astype(np.float64), (x0[v] - x1[k]) / hh, (y0[v] - y1[k]) / hh,
         overlap / np.maximum(np.minimum(x1[k] - x0[k], x1[v] - x0[v]), 1e-4),
@@ -184,8 +189,17 @@ def features(cells: list, cands: Candidates) -> np.ndarray:
         rule_pair, is_key[k], (n_links[k] > 0), is_key[v], (n_links[v] > 0), n_links[v],
         has_row_key[v], row_boxes[k], np.full(m, np.log1p(n)),
         column_boxes[k], x0[v] - x1[k], y0[v] - y1[k], x0[k], y0[v], row_value[k],
+        field[k], field[v], aligned[k], aligned[v],
+        np.bincount(k, minlength=n)[k], np.bincount(v, minlength=n)[v],
     ])
     return out.astype(np.float32)
+
+
+def _aligned(x0: np.ndarray, h: np.ndarray, page: np.ndarray) -> np.ndarray:
+    """Per box, the other boxes of its page whose left edge lines up with its own: a column of
+    labels, or of answers in a grid."""
+    near = np.abs(x0[:, None] - x0[None, :]) <= 0.5 * np.minimum(h[:, None], h[None, :])
+    return ((near & (page[:, None] == page[None, :])).sum(1) - 1).astype(np.float64)
 
 
 class LinkModel:

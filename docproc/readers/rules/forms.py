@@ -259,8 +259,9 @@ dated nos ext
 
 
 def _field_words(text: str) -> int:
-    """How many of a phrase's words are common field-label words."""
-    return sum(w.strip(".:()#,;-/").lower() in _FIELD_WORDS or w == "#"
+    """How many of a phrase's words are common field-label words ("Supplier(s)": a plural
+    in brackets is the word's)."""
+    return sum(w.strip(".:#,;-/").lower().removesuffix("(s)").strip("()") in _FIELD_WORDS or w == "#"
                for w in re.split(r"[\s/]+", text))
 
 
