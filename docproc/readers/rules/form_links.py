@@ -9,7 +9,8 @@ small gradient-boosted tree model over geometry, lettering and what the rules de
 the links the rules did not make.
 
 The model is trained by `scripts/train_form_links.py` on the FUNSD dev set's question/answer
-pairs (features only: box geometry, letter classes, the rules' own verdicts; no words or names)
+pairs (features only: box geometry, letter classes, counts of generic field-label words, the
+rules' own verdicts; no dev-set words or names)
 and shipped as ONNX (`models/form_links.onnx`, 261 KB), run by ONNX Runtime, which the OCR
 already loads. On the dev set's own forms the model is in-sample; the script's cross-validation
 gives the estimate for unseen forms. Without the file the rules' pairs stand alone.
