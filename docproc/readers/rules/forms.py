@@ -261,7 +261,7 @@ dated nos ext
 def _field_words(text: str) -> int:
     """How many of a phrase's words are common field-label words ("Supplier(s)": a plural
     in brackets is the word's)."""
-    return sum(w.strip(".:#,;-/").lower().removesuffix("(s)").strip("()") in _FIELD_WORDS or w == "#"
+    return sum(w.strip(".:()#,;-/").lower().removesuffix("(s") in _FIELD_WORDS or w == "#"
                for w in re.split(r"[\s/]+", text))
 
 
