@@ -76,6 +76,10 @@ class LabelEncoder:
         path = Path(model_dir) if model_dir else wheel_model_dir()
         if not model_dir:
             verify(path)
+        from docproc.ocr.base import onnx_threads
+
+        if onnx_threads(0) == 1:  # a pool worker: one thread, as the OCR models (one document per core)
+            torch.set_num_threads(1)
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path)
         self._model = AutoModel.from_pretrained(path).eval()
