@@ -130,3 +130,17 @@ def test_candidates_match_a_box_by_box_search_on_a_dense_grid():
                   cands.rank_key.tolist(), cands.labels_between.tolist()))
     assert len(got) == len(cands) > 300
     assert got == _reference_candidates(cells)
+
+
+def test_aligned_counts_the_other_boxes_whose_left_edge_lines_up_on_the_same_page():
+    x0 = np.array([0.10, 0.105, 0.30, 0.10, 0.50])
+    h = np.full(5, 0.02)
+    page = np.array([1, 1, 1, 2, 1])
+    # Box 0 and 1 share an edge within half a height; box 3 sits on another page.
+    assert form_links._aligned(x0, h, page).tolist() == [1, 1, 0, 0, 0]
+    # Sorted edges give the box-by-box count on a dense grid too.
+    rng = np.random.default_rng(0)
+    x0, h = rng.uniform(0, 1, 3000), rng.uniform(0.01, 0.03, 3000)
+    page = np.ones(3000, dtype=int)
+    brute = (np.abs(x0[:, None] - x0[None, :]) <= 0.5 * h[:, None]).sum(1) - 1
+    assert (form_links._aligned(x0, h, page) == brute).all()
