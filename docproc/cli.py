@@ -119,7 +119,7 @@ def extract(
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="OpenAI-compatible base URL."),
     endpoint_model: Optional[str] = typer.Option(None, "--endpoint-model", help="Model name at the endpoint."),
     semantic_labels: bool = typer.Option(False, "--semantic-labels", help="Rules reader: a sentence encoder finds "
-                                         "labels the schema does not list (extra semantic; ~0.1-0.5 s per document)."),
+                                         "labels the schema does not list (extra semantic; README: 0.004-0.05 s per page)."),
     label_encoder: Optional[str] = typer.Option(None, "--label-encoder", help="Local sentence-encoder directory "
                                                 "for --semantic-labels (default: the semantic extra's MiniLM)."),
     timeout: float = typer.Option(900.0, "--timeout", help="Seconds per document; pages not reached by then "

@@ -96,7 +96,6 @@ class LabelEncoder:
                 self._cache.update(zip(chunk, self._encode(chunk)))
         return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
-
     def _encode(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
