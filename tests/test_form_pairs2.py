@@ -70,3 +70,30 @@ def test_a_colon_labels_short_answer_goes_on_over_the_lines_under_it():
     p = page(1, [(0.1, 0.100, "Date:"), (0.25, 0.100, "January 15, 1997"), (0.25, 0.116, "Mark Berlind"),
                  (0.6, 0.100, "Total:"), (0.7, 0.100, "85,208"), (0.7, 0.116, "26,055")])
     assert sorted(_pairs(p)) == [("Date:", "January 15, 1997"), ("Total:", "85,208")]
+
+
+def test_lines_stacked_tight_beside_a_label_are_its_answer_in_order():
+    # Tight line spacing: the label's band overlaps its answer's first two lines, and the second
+    # starts a hair further left. Only the nearer one is on the label's row.
+    p = page(1, [(0.1, 0.484, "Suggested Solution(s):"),
+                 (0.350, 0.478, "Delete coal retention from the list of standard"),
+                 (0.349, 0.494, "analyses performed on licensee submitted"),
+                 (0.350, 0.506, "product samples. Special requests for coal"),
+                 (0.349, 0.520, "retention testing could still be submitted on"),
+                 (0.350, 0.537, "an exception basis.")], height=0.022)
+    assert _pairs(p) == [("Suggested Solution(s):",
+                          "Delete coal retention from the list of standard analyses performed on licensee submitted "
+                          "product samples. Special requests for coal retention testing could still be submitted on "
+                          "an exception basis.")]
+    # A colon line stacked under the first answer line does not cut the label off its answer.
+    p = page(1, [(0.1, 0.352, "Suggestion:"), (0.252, 0.346, "Discontinue coal retention analyses on licensee"),
+                 (0.249, 0.361, "product samples. (Note:"), (0.49, 0.360, "Coal Retention testing is not")],
+             height=0.022)
+    assert ("Suggestion:", "Discontinue coal retention analyses on licensee") in _pairs(p)
+
+
+def test_a_distribution_list_of_long_names_is_one_answer_per_name():
+    p = page(1, [(0.08, 0.780, "Distribution:"), (0.25, 0.781, "Mr. Lucien Lawrence Bassington, III"),
+                 (0.25, 0.797, "Dr. L.H. O'Conner"), (0.25, 0.813, "Mr. L.W. Peterson")])
+    assert _pairs(p) == [("Distribution:", "Mr. Lucien Lawrence Bassington, III"),
+                         ("Distribution:", "Dr. L.H. O'Conner"), ("Distribution:", "Mr. L.W. Peterson")]

@@ -374,14 +374,47 @@ def _mates(cells: PageCells, a: Cell) -> list[Cell]:
 def _right_neighbour(cells: list[Cell], key: Cell) -> Cell | None:
     row = [c for c in _mates(cells, key) if c is not key and c.bbox[0] >= key.bbox[2] - 0.005
            and c.bbox[0] - key.bbox[2] <= MAX_RIGHT_GAP]
+    row = _unstack(key, row)
     return min(row, key=lambda c: c.bbox[0]) if row else None
+
+
+def _unstack(key: Cell, boxes: list[Cell]) -> list[Cell]:
+    """With tight line spacing two lines stacked right of a label can both overlap its band
+    ("Suggested Solution(s):" beside a wrapped answer): of boxes that share a column, only the
+    one nearest the label's centre line is on its row. `boxes` left to right out."""
+    if len(boxes) < 2:
+        return boxes
+    boxes = sorted(boxes, key=lambda c: c.bbox[0])
+    reach = -1.0
+    for c in boxes:
+        if c.bbox[0] < reach:
+            break
+        reach = max(reach, c.bbox[2])
+    else:
+        return boxes  # no two boxes share any column (most rows): nothing is stacked
+    out = []
+    for c in boxes:
+        width = c.bbox[2] - c.bbox[0]
+        stacked = False
+        for j in range(len(boxes)):  # only neighbours in x can share c's column
+            o = boxes[j]
+            if o is c or abs(o.cy - key.cy) >= abs(c.cy - key.cy):
+                continue
+            if o.bbox[0] >= c.bbox[2]:
+                break
+            if _overlap(o.bbox, c.bbox) > 0.5 * min(width, o.bbox[2] - o.bbox[0]):
+                stacked = True
+                break
+        if not stacked:
+            out.append(c)
+    return out
 
 
 def _below(cells: PageCells, top: Cell, x0: float, x1: float, max_gap: float) -> Cell | None:
     """The nearest box under `top` that overlaps the column [x0, x1], within max_gap line heights."""
     h = top.height
-    near = cells.tops_between(top.bbox[1] + 0.6 * h, top.bbox[3] + max_gap * h)
-    out = [c for c in near if c.page == top.page and c is not top and c.bbox[1] >= top.bbox[1] + 0.6 * h
+    near = cells.tops_between(top.bbox[1] + 0.5 * h, top.bbox[3] + max_gap * h)
+    out = [c for c in near if c.page == top.page and c is not top and c.bbox[1] >= top.bbox[1] + 0.5 * h
            and c.bbox[1] - top.bbox[3] <= max_gap * h and min(c.bbox[2], x1) - max(c.bbox[0], x0) > 0]
     return min(out, key=lambda c: (c.bbox[1], c.bbox[0])) if out else None
 
@@ -395,15 +428,17 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
         nxt = _below(cells, last, first.bbox[0], first.bbox[2], max_gap=0.8)
         if nxt is None or nxt.used or closed_key(nxt) or abs(nxt.bbox[0] - first.bbox[0]) > 0.03:
             break
-        if any(c.bbox[2] <= nxt.bbox[0] + 0.005 and _keyish(c) for c in _mates(cells, nxt)):
-            break  # the answer of the label left of it
+        if any(c.bbox[2] <= nxt.bbox[0] + 0.005 and _keyish(c) and any(r is nxt for r in _row(cells, c))
+               for c in _mates(cells, nxt)):
+            break  # the answer of the label left of it (not a line stacked beside that label's answer)
         lines.append(nxt)
     return lines
 
 
 # Labels over a list of people, one answer per line ("cc: A. Smith / B. Jones", a distribution
 # list printed in columns): each line is an answer of its own, not one wrapped answer.
-_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$", re.IGNORECASE)
+_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$",
+                         re.IGNORECASE)
 
 
 def _may_wrap(key: Cell, answer: Cell) -> bool:
@@ -421,9 +456,9 @@ def _whole_date(text: str) -> bool:
 def _list_answers(cells: PageCells, key: Cell, first: Cell) -> list[Cell]:
     """The lines of a list under a list label: stacked under its first answer and under the
     answers beside that one on its row (a list in columns)."""
-    if not _LIST_LABEL.match(key.text) or _wide(first):
+    if not _LIST_LABEL.match(key.text) or _wide_item(first):
         return [first]
-    heads = [first] + [c for c in _row(cells, first) if not c.used and not _keyish(c) and not _wide(c)
+    heads = [first] + [c for c in _row(cells, first) if not c.used and not _keyish(c) and not _wide_item(c)
                        and c.bbox[0] - first.bbox[2] <= MAX_RIGHT_GAP]
     out: list[Cell] = [first]
     for head in heads:
@@ -436,7 +471,7 @@ def _list_answers(cells: PageCells, key: Cell, first: Cell) -> list[Cell]:
 def _list_item(cells: PageCells, c: Cell) -> bool:
     """A name or a group in a list ("R. H. Orcutt", "Records"): words, not a number (a form
     number printed under the list), not a label with an answer of its own."""
-    return (not _wide(c) and not closed_key(c) and not _starts_value(c.text)
+    return (not _wide_item(c) and not closed_key(c) and not _starts_value(c.text)
             and sum(ch.isalpha() for ch in c.text) >= 2
             and not (_keyish(c) and _has_row_value(cells, c)))
 
@@ -475,8 +510,7 @@ def _joins(group: list[Cell], nxt: Cell) -> bool:
 
 def _row(cells: list[Cell], key: Cell) -> list[Cell]:
     """The boxes right of `key` on its row, left to right."""
-    return sorted((c for c in _mates(cells, key) if c is not key and c.bbox[0] >= key.bbox[2] - 0.005),
-                  key=lambda c: c.bbox[0])
+    return _unstack(key, [c for c in _mates(cells, key) if c is not key and c.bbox[0] >= key.bbox[2] - 0.005])
 
 
 def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
@@ -531,6 +565,12 @@ def _pair(key: Cell, values: list[Cell], confidence: float) -> KeyValue:
 def _wide(cell: Cell) -> bool:
     """A line long enough to be running text that wraps (a comment, a description)."""
     return cell.bbox[2] - cell.bbox[0] >= 0.25 and len(cell.text.split()) >= 4
+
+
+def _wide_item(cell: Cell) -> bool:
+    """Running text rather than one entry of a list: a name with its title and suffix
+    ("Mr. Lucien L. Bass, III") may be as wide as a short sentence, not as many words."""
+    return _wide(cell) and len(cell.text.split()) > 5
 
 
 def _take(key: Cell, values: list[Cell]) -> None:
@@ -796,7 +836,9 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
         groups = groups[:1] + [g for g in groups[1:] if id(g[0]) in in_table]
         if groups:
             first = groups[0]
-            if closed and len(first) == 1 and (_wide(first[0]) or (len(groups) == 1 and _may_wrap(key, first[0]))):
+            listed = _LIST_LABEL.match(key.text) and not _wide_item(first[0])
+            if (closed and len(first) == 1 and not listed
+                    and (_wide(first[0]) or (len(groups) == 1 and _may_wrap(key, first[0])))):
                 groups[0] = _continuation(cells, first[0])
             elif closed and len(first) == 1:
                 groups = [[c] for c in _list_answers(cells, key, first[0])] + groups[1:]
