@@ -97,3 +97,9 @@ def test_a_distribution_list_of_long_names_is_one_answer_per_name():
                  (0.25, 0.797, "Dr. L.H. O'Conner"), (0.25, 0.813, "Mr. L.W. Peterson")])
     assert _pairs(p) == [("Distribution:", "Mr. Lucien Lawrence Bassington, III"),
                          ("Distribution:", "Dr. L.H. O'Conner"), ("Distribution:", "Mr. L.W. Peterson")]
+
+
+def test_labels_listed_with_dashes_or_stars_are_labels():
+    p = page(1, [(0.13, 0.300, "- MEDIA TYPE"), (0.45, 0.300, "SALES FORCE APPLIED - IRC"),
+                 (0.13, 0.330, "*Issue Frequency / Year"), (0.45, 0.330, "12 per year")])
+    assert _pairs(p) == [("- MEDIA TYPE", "SALES FORCE APPLIED - IRC"), ("*Issue Frequency / Year", "12 per year")]

@@ -222,6 +222,7 @@ def _closed_text(text: str) -> bool:
 
 
 _INITIAL = re.compile(r"^[A-Z]\.$")
+_BULLET = re.compile(r"^[-\u2013\u2022*\u00b7]+\s*")
 _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 
 
@@ -233,6 +234,7 @@ def label_like(cell: Cell) -> bool:
 
 @functools.lru_cache(maxsize=65536)  # asked for the same boxes many times while pairing a page
 def _label_like_text(text: str) -> bool:
+    text = _BULLET.sub("", text)  # "- MEDIA TYPE", "*Issue Frequency": a list of labels
     words = text.split()
     if not plausible_key(text) or len(words) > 6 or text.endswith((",", ";")):
         return False
