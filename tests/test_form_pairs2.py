@@ -103,3 +103,14 @@ def test_labels_listed_with_dashes_or_stars_are_labels():
     p = page(1, [(0.13, 0.300, "- MEDIA TYPE"), (0.45, 0.300, "SALES FORCE APPLIED - IRC"),
                  (0.13, 0.330, "*Issue Frequency / Year"), (0.45, 0.330, "12 per year")])
     assert _pairs(p) == [("- MEDIA TYPE", "SALES FORCE APPLIED - IRC"), ("*Issue Frequency / Year", "12 per year")]
+
+
+def test_a_column_heading_set_in_tight_overlapping_lines_is_one_heading():
+    p = page(1, [(0.232, 0.609, "SP.EMPHASIS OUTLETS"), (0.245, 0.621, "WITH DISTRIBUTION"),
+                 (0.462, 0.605, "NUMBER ONE CLUB OUTLETS"), (0.489, 0.617, "WITH DISTRIBUTION"),
+                 (0.293, 0.637, "542"), (0.538, 0.633, "365"),
+                 (0.293, 0.655, "479"), (0.538, 0.651, "371")], height=0.018)
+    assert sorted(_pairs(p)) == [("NUMBER ONE CLUB OUTLETS WITH DISTRIBUTION", "365"),
+                                 ("NUMBER ONE CLUB OUTLETS WITH DISTRIBUTION", "371"),
+                                 ("SP.EMPHASIS OUTLETS WITH DISTRIBUTION", "479"),
+                                 ("SP.EMPHASIS OUTLETS WITH DISTRIBUTION", "542")]

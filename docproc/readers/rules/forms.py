@@ -338,9 +338,10 @@ class PageCells(list):
         idx = np.flatnonzero(ok)
         return _Column(self, idx[np.lexsort((idx, -overlap[idx], -self._y1[idx]))].tolist())
 
-    def above(self, box: BBox, top: float, page: int, h: float) -> Cell | None:
-        """The nearest box above `top` whose column overlaps `box`'s."""
-        return first_above(self.column(box, page, top + 0.3 * h), 0, top, h)[0]
+    def above(self, box: BBox, top: float, page: int, h: float, slack: float = 0.3) -> Cell | None:
+        """The nearest box above `top` whose column overlaps `box`'s (its bottom at most `slack`
+        line heights below `top`)."""
+        return first_above(self.column(box, page, top + slack * h), 0, top, h, slack)[0]
 
 
 class _Column:
@@ -359,12 +360,13 @@ class _Column:
         return self._cells[self._order[j]]
 
 
-def first_above(column: _Column, start: int, top: float, h: float) -> tuple[Cell | None, int]:
+def first_above(column: _Column, start: int, top: float, h: float,
+                slack: float = 0.3) -> tuple[Cell | None, int]:
     """The first box of `column[start:]` (nearest first) that lies above `top`, and where to
     resume for a higher `top`: a box passed over here cannot lie above a higher top either."""
     for j in range(start, len(column)):
         c = column[j]
-        if c.bbox[3] <= top + 0.3 * h and c.bbox[1] < top - 0.3 * c.height:
+        if c.bbox[3] <= top + slack * h and c.bbox[1] < top - 0.3 * c.height:
             return c, j + 1
     return None, len(column)
 
@@ -613,7 +615,8 @@ def _heading(cells: list[Cell], head: Cell) -> str:
     parts = [head.text]
     top = head
     while True:
-        up = cells.above(top.bbox, top.bbox[1], top.page, top.height)
+        # Heading lines may be set tight, overlapping a little (slack 0.5).
+        up = cells.above(top.bbox, top.bbox[1], top.page, top.height, slack=0.5)
         if (up is None or up.used or not label_like(up) or top.bbox[1] - up.bbox[3] > 0.5 * top.height
                 or any(c is not head and _overlap(c.bbox, up.bbox) > 0 for c in _mates(cells, head))):
             return " ".join(parts)
