@@ -114,3 +114,10 @@ def test_a_column_heading_set_in_tight_overlapping_lines_is_one_heading():
                                  ("NUMBER ONE CLUB OUTLETS WITH DISTRIBUTION", "371"),
                                  ("SP.EMPHASIS OUTLETS WITH DISTRIBUTION", "479"),
                                  ("SP.EMPHASIS OUTLETS WITH DISTRIBUTION", "542")]
+
+
+def test_a_bracketed_colon_phrase_right_after_a_label_finishes_it():
+    p = page(1, [(0.197, 0.417, "NUMBER OF PAGES"), (0.33, 0.417, "(INCLUDING COVER SHEET):"), (0.56, 0.417, "8"),
+                 (0.197, 0.467, "Price"), (0.30, 0.467, "(see terms):"), (0.45, 0.467, "$12.00")])
+    # A wide gap: the bracketed label is a field of its own.
+    assert _pairs(p) == [("NUMBER OF PAGES (INCLUDING COVER SHEET):", "8"), ("(see terms):", "$12.00")]

@@ -736,6 +736,16 @@ def _reads_on(text: str) -> bool:
     return text[:1].islower() and len(words) >= 2
 
 
+def _label_qualifier(cells: PageCells, key: Cell) -> Cell | None:
+    """"NUMBER OF PAGES (INCLUDING COVER SHEET):" read as two boxes: a bracketed colon phrase a
+    word space right of a label finishes that label."""
+    right = _right_neighbour(cells, key)
+    if (right is not None and right.text.startswith("(") and closed_key(right)
+            and right.bbox[0] - key.bbox[2] <= 1.0 * max(key.height, right.height)):
+        return right
+    return None
+
+
 def _join_label_lines(cells: list[Cell]) -> list[Cell]:
     out: list[Cell] = []
     tails: set[int] = set()
@@ -744,6 +754,12 @@ def _join_label_lines(cells: list[Cell]) -> list[Cell]:
             continue
         own = _keyish(c) and not any(o.bbox[2] <= c.bbox[0] + 0.005 and closed_key(o) for o in _mates(cells, c))
         tail = _label_tail(cells, c) if own else None  # (not the answer of a label left of it)
+        if tail is None and own and label_like(c) and not closed_key(c):
+            qualifier = _label_qualifier(cells, c)
+            if qualifier is not None and id(qualifier) not in tails:
+                tails.add(id(qualifier))
+                c = Cell(c.page, f"{c.text} {qualifier.text}", union_bbox([c.bbox, qualifier.bbox]),
+                         min(c.confidence, qualifier.confidence), c.words + qualifier.words)
         if tail is not None and id(tail) not in tails:
             tails.add(id(tail))
             c = Cell(c.page, f"{c.text} {tail.text}", union_bbox([c.bbox, tail.bbox]),
