@@ -121,3 +121,19 @@ def test_a_bracketed_colon_phrase_right_after_a_label_finishes_it():
                  (0.197, 0.467, "Price"), (0.30, 0.467, "(see terms):"), (0.45, 0.467, "$12.00")])
     # A wide gap: the bracketed label is a field of its own.
     assert _pairs(p) == [("NUMBER OF PAGES (INCLUDING COVER SHEET):", "8"), ("(see terms):", "$12.00")]
+
+
+def test_a_question_followed_by_printed_options_is_answered_by_the_tick_not_by_an_option():
+    p = page(1, [(0.40, 0.137, "Budgeted:"), (0.63, 0.137, "Yes"), (0.734, 0.137, "No"), (0.794, 0.137, "X")])
+    assert ("Budgeted:", "Yes") not in _pairs(p)
+    assert ("No", "X") in _pairs(p)
+    # One option word alone is a typed answer.
+    p = page(1, [(0.40, 0.137, "Budgeted:"), (0.63, 0.137, "Yes")])
+    assert _pairs(p) == [("Budgeted:", "Yes")]
+
+
+def test_a_blank_fields_label_is_not_the_answer_of_the_label_before_it():
+    p = page(1, [(0.10, 0.80, "Approved By:"), (0.50, 0.80, "Date")])
+    assert _pairs(p) == []
+    p = page(1, [(0.10, 0.80, "Approved By:"), (0.30, 0.80, "Dana"), (0.50, 0.80, "Date"), (0.60, 0.80, "5/2/90")])
+    assert _pairs(p) == [("Approved By:", "Dana"), ("Date", "5/2/90")]

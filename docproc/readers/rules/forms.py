@@ -527,7 +527,7 @@ def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
             break
         if groups and _joins(groups[-1], c) and not _starts_field(cells, c):
             groups[-1].append(c)
-        elif label_like(c) and not (closed and not groups and not _has_row_value(cells, c)):
+        elif label_like(c) and not (closed and not groups and not _has_row_value(cells, c) and not _blank_field(c)):
             break  # the next label (a colon label's answer may look like one, unless it has its own)
         elif not c.text.strip(" .:_-"):
             right = c.bbox[2]
@@ -536,6 +536,14 @@ def _row_values(cells: list[Cell], key: Cell, closed: bool) -> list[list[Cell]]:
             groups.append([c])
         right = c.bbox[2]
     return groups
+
+
+_BLANK_FIELDS = frozenset("date name title signature phone telephone".split())
+
+
+def _blank_field(cell: Cell) -> bool:
+    """"Approved By:  ____  Date ____": a label of the next field left blank, not an answer."""
+    return cell.text.strip(".:").lower() in _BLANK_FIELDS
 
 
 def _starts_field(cells: list[Cell], cell: Cell) -> bool:
@@ -768,6 +776,17 @@ def _join_label_lines(cells: list[Cell]) -> list[Cell]:
     return out
 
 
+_OPTIONS = frozenset({"yes", "no", "n/a", "na"})
+
+
+def _offers_options(cells: PageCells, key: Cell, first: list[Cell]) -> bool:
+    """A question followed on its row by a choice of printed options ("Yes", "No"), not by
+    an answer of its own."""
+    if len(first) != 1 or first[0].text.strip(".:").lower() not in _OPTIONS:
+        return False
+    return any(c is not first[0] and c.text.strip(".:").lower() in _OPTIONS for c in _row(cells, key))
+
+
 def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
     """A ticked box answers the option printed next to it: the nearer label on its row, the
     one after it on a tie ("X Proposed", "Yes x  No")."""
@@ -855,6 +874,8 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
         # A label's first answer on its row is its own; more answers on the row are a table's
         # row ("Length  99 mm  99 mm" under two column headings), else another label's.
         groups = groups[:1] + [g for g in groups[1:] if id(g[0]) in in_table]
+        if closed and groups and _offers_options(cells, key, groups[0]):
+            continue  # "Budgeted:  Yes  No  X": the ticked option answers, not the question
         if groups:
             first = groups[0]
             listed = _LIST_LABEL.match(key.text) and not _wide_item(first[0])
