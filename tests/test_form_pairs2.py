@@ -137,3 +137,18 @@ def test_a_blank_fields_label_is_not_the_answer_of_the_label_before_it():
     assert _pairs(p) == []
     p = page(1, [(0.10, 0.80, "Approved By:"), (0.30, 0.80, "Dana"), (0.50, 0.80, "Date"), (0.60, 0.80, "5/2/90")])
     assert _pairs(p) == [("Approved By:", "Dana"), ("Date", "5/2/90")]
+
+
+def test_a_leader_of_dashes_closes_a_label_like_a_colon():
+    p = page(1, [(0.56, 0.448, "Labels ---- OLD GOLD STRAIGHT"), (0.56, 0.484, "Tear Tape-- Gold"),
+                 (0.10, 0.600, "Filter Length---"), (0.40, 0.600, "21 mm")])
+    assert _pairs(p) == [("Labels", "OLD GOLD STRAIGHT"), ("Tear Tape", "Gold"), ("Filter Length", "21 mm")]
+    # A single dash is a hyphen or a range, not a leader.
+    p = page(1, [(0.10, 0.700, "Tobacco Blend - mild")])
+    assert _pairs(p) == []
+
+
+def test_a_date_label_and_its_date_printed_as_one_box_are_split():
+    p = page(1, [(0.10, 0.10, "Date March 18, 1968"), (0.10, 0.20, "Final Report Due 11/16/87"),
+                 (0.10, 0.30, "Lee memo of September 11, 1989")])  # running text: no label
+    assert _pairs(p) == [("Date", "March 18, 1968"), ("Final Report Due", "11/16/87")]

@@ -38,6 +38,7 @@ class Cell:
     used: bool = False
     joined_label: bool = False  # a label printed over two lines, judged by its first line
     split_value: bool = False  # the rest of a box split after its label: an answer, never a label
+    leader: bool = False  # a label closed by a leader ("Labels ----"), as by a colon
     is_key: bool = False  # a pair's key
     links: list["Cell"] = field(default_factory=list)  # the keys of the pairs this box answers
 
@@ -100,6 +101,32 @@ def _split_at_colon(cell: Cell) -> list[Cell]:
             value = _cell(cell.page, cell.words[k + 1:], cell.confidence)
             value.split_value = True
             return [key] + _split_next_label(value)
+    return [cell]
+
+
+_LEADER = re.compile(r"^(.*?)(?:-{2,}|\.{3,}|\u2014+)$")
+
+
+def _split_at_leader(cell: Cell) -> list[Cell]:
+    """"Labels ---- OLD GOLD STRAIGHT", "Filter Length---": a run of dashes or dots after a
+    label leads to its answer as a colon would; the leader itself is neither key nor answer."""
+    if cell.split_value:
+        return [cell]
+    for k, (w, b) in enumerate(cell.words):
+        m = _LEADER.match(w)
+        if not m:
+            continue
+        head = cell.words[:k] + ([(m.group(1), _split_word(w, b, len(m.group(1)))[0][1])] if m.group(1) else [])
+        if not head or not plausible_key(" ".join(x for x, _ in head)):
+            return [cell]
+        key = _cell(cell.page, head, cell.confidence)
+        key.leader = True
+        rest = [wb for wb in cell.words[k + 1:] if not _LEADER.match(wb[0]) or _LEADER.match(wb[0]).group(1)]
+        if not rest:
+            return [key]
+        value = _cell(cell.page, rest, cell.confidence)
+        value.split_value = True
+        return [key, value]
     return [cell]
 
 
@@ -178,7 +205,30 @@ def _split_before_number(cell: Cell) -> list[Cell]:
             value = _cell(cell.page, rest, cell.confidence)
             value.split_value = True
             return [_cell(cell.page, head, cell.confidence), value]
-        return [cell]
+        break
+    return _split_before_date(cell)
+
+
+_DATE_LABEL_END = re.compile(r"(ed|'d|due|ending|made)$", re.IGNORECASE)
+
+
+def _date_label(label: str) -> bool:
+    """A label that asks for a date: it names a field ("Date Rec'd") or ends in an event
+    ("Revised", "Final Report Due", "WEEK ENDING")."""
+    return bool(_field_words(label)) or bool(_DATE_LABEL_END.search(label))
+
+
+def _split_before_date(cell: Cell) -> list[Cell]:
+    """"Date March 18, 1968", "Final Report Due 11/16/87": a label phrase, then a whole date."""
+    words = cell.words
+    for k in range(1, min(len(words), MAX_KEY_WORDS + 1)):
+        label = " ".join(w for w, _ in words[:k])
+        if not _label_like_text(label):
+            return [cell]
+        if _date_label(label) and _whole_date(" ".join(w for w, _ in words[k:])):
+            value = _cell(cell.page, words[k:], cell.confidence)
+            value.split_value = True
+            return [_cell(cell.page, words[:k], cell.confidence), value]
     return [cell]
 
 
@@ -194,7 +244,7 @@ def page_cells(doc: Document) -> list[Cell]:
                 continue
             words = _unglue(sorted(words, key=lambda wb: wb[1][0]))
             for part in _split_at_marks(_cell(page.number, words, line.confidence)):
-                for piece in _split_at_colon(part):
+                for piece in (p for leader_part in _split_at_leader(part) for p in _split_at_colon(leader_part)):
                     cells.extend(_split_before_number(piece) if not piece.split_value else [piece])
     return _reading_order(cells)
 
@@ -212,8 +262,8 @@ def _reading_order(cells: list[Cell]) -> list[Cell]:
 
 
 def closed_key(cell: Cell) -> bool:
-    """"Date:" — a label closed by a colon."""
-    return _closed_text(cell.text)
+    """"Date:" — a label closed by a colon (or by a leader of dashes or dots)."""
+    return cell.leader or _closed_text(cell.text)
 
 
 @functools.lru_cache(maxsize=16384)  # asked for the same boxes many times while pairing a page
@@ -485,7 +535,7 @@ def _is_value(cell: Cell) -> bool:
 
 
 def _keyish(cell: Cell) -> bool:
-    return _keyish_box(cell.text, cell.joined_label, cell.split_value)
+    return cell.leader or _keyish_box(cell.text, cell.joined_label, cell.split_value)
 
 
 @functools.lru_cache(maxsize=16384)
