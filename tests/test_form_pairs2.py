@@ -152,3 +152,10 @@ def test_a_date_label_and_its_date_printed_as_one_box_are_split():
     p = page(1, [(0.10, 0.10, "Date March 18, 1968"), (0.10, 0.20, "Final Report Due 11/16/87"),
                  (0.10, 0.30, "Lee memo of September 11, 1989")])  # running text: no label
     assert _pairs(p) == [("Date", "March 18, 1968"), ("Final Report Due", "11/16/87")]
+
+
+def test_running_text_right_of_a_label_goes_on_over_its_lines():
+    p = page(1, [(0.10, 0.40, "PROJECT OBJECTIVE"), (0.30, 0.40, "A pipe tobacco containing activated charcoal - must show vapor"),
+                 (0.30, 0.416, "phase reduction.")])
+    assert _pairs(p) == [("PROJECT OBJECTIVE",
+                          "A pipe tobacco containing activated charcoal - must show vapor phase reduction.")]

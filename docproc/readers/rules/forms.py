@@ -932,6 +932,8 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
             if (closed and len(first) == 1 and not listed
                     and (_wide(first[0]) or (len(groups) == 1 and _may_wrap(key, first[0])))):
                 groups[0] = _continuation(cells, first[0])
+            elif not closed and len(first) == 1 and len(groups) == 1 and _wide(first[0]):
+                groups[0] = _continuation(cells, first[0])  # "COMMENTS  Tested among ..." over lines
             elif closed and len(first) == 1:
                 groups = [[c] for c in _list_answers(cells, key, first[0])] + groups[1:]
             key.used = True
