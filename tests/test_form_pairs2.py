@@ -159,3 +159,15 @@ def test_running_text_right_of_a_label_goes_on_over_its_lines():
                  (0.30, 0.416, "phase reduction.")])
     assert _pairs(p) == [("PROJECT OBJECTIVE",
                           "A pipe tobacco containing activated charcoal - must show vapor phase reduction.")]
+
+
+def test_a_column_headings_second_line_cut_into_figure_and_word_is_still_the_headings():
+    p = page(1, [
+        (0.3, 0.100, "Present Sample"), (0.5, 0.100, "Mean of Last"),
+        (0.51, 0.116, "12"), (0.535, 0.116, "Samples"),
+        (0.1, 0.140, "Weight"), (0.32, 0.140, "1.089"), (0.50, 0.140, "1.106"),
+        (0.1, 0.160, "Draw"), (0.32, 0.160, "0.34"), (0.50, 0.160, "0.37"),
+    ])
+    pairs = _pairs(p)
+    assert ("Mean of Last 12 Samples", "1.106") in pairs and ("Mean of Last 12 Samples", "0.37") in pairs
+    assert not any(v in ("12", "Samples", "12 Samples") for _, v in pairs)

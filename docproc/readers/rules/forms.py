@@ -720,14 +720,21 @@ def _heading_row(cells: PageCells, up: Cell) -> bool:
 _TAIL_START = re.compile(r"^\d+\s+[A-Za-z]{2,}")
 
 
-def _heading_tail(cells: PageCells, head: Cell) -> Cell | None:
+def _heading_tail(cells: PageCells, head: Cell) -> list[Cell]:
     """The second line of a column heading that starts with a figure ("Mean of Last" over
-    "12 Samples"): a short line tight under the heading, read as part of it, not an answer."""
+    "12 Samples"): a short line tight under the heading, read as part of it, not an answer.
+    OCR may cut it into the figure and the words ("12", "Samples"): both boxes, in order."""
     below = _below(cells, head, head.bbox[0], head.bbox[2], max_gap=0.5)
-    if (below is not None and not below.used and _TAIL_START.match(below.text)
-            and len(below.text.split()) <= 3 and abs(below.bbox[0] - head.bbox[0]) <= 2 * head.height):
-        return below
-    return None
+    if below is None or below.used or abs(below.bbox[0] - head.bbox[0]) > 2 * head.height:
+        return []
+    if _TAIL_START.match(below.text) and len(below.text.split()) <= 3:
+        return [below]
+    if below.text.isdigit():
+        right = _right_neighbour(cells, below)
+        if (right is not None and not right.used and right.text.isalpha() and len(right.text) > 3
+                and right.bbox[0] - below.bbox[2] <= 1.5 * head.height and right.bbox[2] <= head.bbox[2] + head.height):
+            return [below, right]
+    return []
 
 
 def _heads_value(cells: list[Cell], head: Cell) -> bool:
@@ -897,10 +904,11 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
             headed.append((head, group))
             in_table.update(id(c) for c in group)
     tails = {id(head): _heading_tail(cells, head) for head, _ in headed}
-    tail_ids = {id(t) for t in tails.values() if t is not None}
-    headed = [(head, group) for head, group in headed if id(group[0]) not in tail_ids]
-    for t in tails.values():
-        if t is not None:
+    owner = {id(t): head for head, _ in headed for t in tails[id(head)]}
+    # A heading's second line is no answer, and answers found under it belong to the heading.
+    headed = [(owner.get(id(head), head), group) for head, group in headed if id(group[0]) not in owner]
+    for parts in tails.values():
+        for t in parts:
             t.used = True
     headings = {id(head) for head, _ in headed}
     for mark in cells:
@@ -966,7 +974,6 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
     for head, group in headed:
         if not head.used:
             pair = _pair(head, group, 0.45)
-            tail = tails.get(id(head))
-            pair.key = _heading(cells, head) + (f" {tail.text}" if tail is not None else "")
+            pair.key = " ".join([_heading(cells, head)] + [t.text for t in tails.get(id(head), [])])
             out.append(pair)
     return cells, out
