@@ -105,6 +105,7 @@ def _split_at_colon(cell: Cell) -> list[Cell]:
 
 
 _LEADER = re.compile(r"^(.*?)(?:-{2,}|\.{3,}|\u2014+)$")
+_LEADER_ONLY = re.compile(r"^(?:-{2,}|\.{3,}|\u2014+)$")
 
 
 def _split_at_leader(cell: Cell) -> list[Cell]:
@@ -121,7 +122,7 @@ def _split_at_leader(cell: Cell) -> list[Cell]:
             return [cell]
         key = _cell(cell.page, head, cell.confidence)
         key.leader = True
-        rest = [wb for wb in cell.words[k + 1:] if not _LEADER.match(wb[0]) or _LEADER.match(wb[0]).group(1)]
+        rest = [wb for wb in cell.words[k + 1:] if not _LEADER_ONLY.match(wb[0])]  # a leader's second run
         if not rest:
             return [key]
         value = _cell(cell.page, rest, cell.confidence)
@@ -244,7 +245,7 @@ def page_cells(doc: Document) -> list[Cell]:
                 continue
             words = _unglue(sorted(words, key=lambda wb: wb[1][0]))
             for part in _split_at_marks(_cell(page.number, words, line.confidence)):
-                for piece in (p for leader_part in _split_at_leader(part) for p in _split_at_colon(leader_part)):
+                for piece in (p for led in _split_at_leader(part) for p in _split_at_colon(led)):
                     cells.extend(_split_before_number(piece) if not piece.split_value else [piece])
     return _reading_order(cells)
 
@@ -450,8 +451,7 @@ def _unstack(key: Cell, boxes: list[Cell]) -> list[Cell]:
     for c in boxes:
         width = c.bbox[2] - c.bbox[0]
         stacked = False
-        for j in range(len(boxes)):  # only neighbours in x can share c's column
-            o = boxes[j]
+        for o in boxes:  # left to right: stop past c's right edge
             if o is c or abs(o.cy - key.cy) >= abs(c.cy - key.cy):
                 continue
             if o.bbox[0] >= c.bbox[2]:
@@ -491,8 +491,7 @@ def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
 
 # Labels over a list of people, one answer per line ("cc: A. Smith / B. Jones", a distribution
 # list printed in columns): each line is an answer of its own, not one wrapped answer.
-_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$",
-                         re.IGNORECASE)
+_LIST_LABEL = re.compile(r"^(cc|c\.c\.|bcc|to|distribution)\s*[:.]?$", re.IGNORECASE)
 
 
 def _may_wrap(key: Cell, answer: Cell) -> bool:
