@@ -111,7 +111,7 @@ _LEADER_ONLY = re.compile(r"^(?:-{2,}|\.{3,}|\u2014+)$")
 def _split_at_leader(cell: Cell) -> list[Cell]:
     """"Labels ---- OLD GOLD STRAIGHT", "Filter Length---": a run of dashes or dots after a
     label leads to its answer as a colon would; the leader itself is neither key nor answer."""
-    if cell.split_value:
+    if cell.split_value or not ("--" in cell.text or "..." in cell.text or "\u2014" in cell.text):
         return [cell]
     for k, (w, b) in enumerate(cell.words):
         m = _LEADER.match(w)
@@ -222,6 +222,8 @@ def _date_label(label: str) -> bool:
 def _split_before_date(cell: Cell) -> list[Cell]:
     """"Date March 18, 1968", "Final Report Due 11/16/87": a label phrase, then a whole date."""
     words = cell.words
+    if len(words) < 2 or not words[-1][0][-1:].isdigit() and not words[-1][0][-2:-1].isdigit():
+        return [cell]  # a date ends in a figure ("1968", "11/16/87", "1968.")
     for k in range(1, min(len(words), MAX_KEY_WORDS + 1)):
         label = " ".join(w for w, _ in words[:k])
         if not _label_like_text(label):
@@ -429,8 +431,13 @@ def _mates(cells: PageCells, a: Cell) -> list[Cell]:
 def _right_neighbour(cells: list[Cell], key: Cell) -> Cell | None:
     row = [c for c in _mates(cells, key) if c is not key and c.bbox[0] >= key.bbox[2] - 0.005
            and c.bbox[0] - key.bbox[2] <= MAX_RIGHT_GAP]
+    if not row:
+        return None
+    first = min(row, key=lambda c: c.bbox[0])
+    if not _stacked_over(key, first, row):
+        return first  # the common case: no line stacked with it nearer the label's centre line
     row = _unstack(key, row)
-    return min(row, key=lambda c: c.bbox[0]) if row else None
+    return row[0] if row else None
 
 
 def _unstack(key: Cell, boxes: list[Cell]) -> list[Cell]:
@@ -447,21 +454,15 @@ def _unstack(key: Cell, boxes: list[Cell]) -> list[Cell]:
         reach = max(reach, c.bbox[2])
     else:
         return boxes  # no two boxes share any column (most rows): nothing is stacked
-    out = []
-    for c in boxes:
-        width = c.bbox[2] - c.bbox[0]
-        stacked = False
-        for o in boxes:  # left to right: stop past c's right edge
-            if o is c or abs(o.cy - key.cy) >= abs(c.cy - key.cy):
-                continue
-            if o.bbox[0] >= c.bbox[2]:
-                break
-            if _overlap(o.bbox, c.bbox) > 0.5 * min(width, o.bbox[2] - o.bbox[0]):
-                stacked = True
-                break
-        if not stacked:
-            out.append(c)
-    return out
+    return [c for c in boxes if not _stacked_over(key, c, boxes)]
+
+
+def _stacked_over(key: Cell, c: Cell, boxes: list[Cell]) -> bool:
+    """Another of `boxes` shares `c`'s column and sits nearer `key`'s centre line."""
+    off = abs(c.cy - key.cy)
+    return any(o is not c and abs(o.cy - key.cy) < off
+               and _overlap(o.bbox, c.bbox) > 0.5 * min(c.bbox[2] - c.bbox[0], o.bbox[2] - o.bbox[0])
+               for o in boxes)
 
 
 def _below(cells: PageCells, top: Cell, x0: float, x1: float, max_gap: float) -> Cell | None:
