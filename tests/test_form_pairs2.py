@@ -1,7 +1,7 @@
 """Form pairs: lists under a recipients label, a field label right after an answer, column
 headings whose second line starts with a figure (docproc.readers.rules.forms), on hand-built pages."""
 
-from docproc.readers.rules.forms import read_form_pairs
+from docproc.readers.rules.forms import page_cells, read_form_pairs
 from tests.rules_helpers import document, page
 
 
@@ -146,6 +146,11 @@ def test_a_leader_of_dashes_closes_a_label_like_a_colon():
     # A single dash is a hyphen or a range, not a leader.
     p = page(1, [(0.10, 0.700, "Tobacco Blend - mild")])
     assert _pairs(p) == []
+    # A broadcast schedule's days end in dashes ("MTWTF--": Monday to Friday): data, not a label.
+    p = page(1, [(0.10, 0.800, "MTWTF--"), (0.30, 0.800, "6:00a-9:00a"), (0.10, 0.820, "MTuWThF----"),
+                 (0.30, 0.820, "$450.00"), (0.10, 0.840, "Sales increased... while costs fell")])
+    cells = [c.text for c in page_cells(document(p))]
+    assert "MTWTF--" in cells and "MTuWThF----" in cells and "Sales increased... while costs fell" in cells
 
 
 def test_a_date_label_and_its_date_printed_as_one_box_are_split():

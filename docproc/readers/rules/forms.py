@@ -104,8 +104,10 @@ def _split_at_colon(cell: Cell) -> list[Cell]:
     return [cell]
 
 
-_LEADER = re.compile(r"^(.*?)(?:-{2,}|\.{3,}|\u2014+)$")
-_LEADER_ONLY = re.compile(r"^(?:-{2,}|\.{3,}|\u2014+)$")
+# Dashes or dots that lead from a label to its answer. Four dots at least: "..." is an ellipsis.
+_LEADER = re.compile(r"^(.*?)(?:-{2,}|\.{4,}|\u2014+)$")
+_LEADER_ONLY = re.compile(r"^(?:-{2,}|\.{4,}|\u2014+)$")
+_PLAIN_WORD = re.compile(r"^(?:[A-Z]?[a-z]+|[A-Z]+)$")  # "closures", "Tape", "LABELS"; not "MTuWThF"
 
 
 def _split_at_leader(cell: Cell) -> list[Cell]:
@@ -118,7 +120,7 @@ def _split_at_leader(cell: Cell) -> list[Cell]:
         if not m:
             continue
         head = cell.words[:k] + ([(m.group(1), _split_word(w, b, len(m.group(1)))[0][1])] if m.group(1) else [])
-        if not head or not plausible_key(" ".join(x for x, _ in head)):
+        if not head or not _leader_label(" ".join(x for x, _ in head), attached=bool(m.group(1))):
             return [cell]
         key = _cell(cell.page, head, cell.confidence)
         key.leader = True
@@ -129,6 +131,15 @@ def _split_at_leader(cell: Cell) -> list[Cell]:
         value.split_value = True
         return [key, value]
     return [cell]
+
+
+def _leader_label(text: str, attached: bool) -> bool:
+    """What may stand before a leader: a label ("Tobacco Blend", "closures"), not data that
+    ends in dashes: a broadcast schedule's days ("MTWTF--", "-TWTF--", "MTuWThF----")."""
+    last = text.split()[-1]
+    if not (_label_like_text(text) or (len(text.split()) == 1 and text.isalpha() and text.islower())):
+        return False
+    return _PLAIN_WORD.match(last) is not None and not (attached and last.isupper())
 
 
 def _split_next_label(value: Cell) -> list[Cell]:
