@@ -103,6 +103,9 @@ def test_labels_listed_with_dashes_or_stars_are_labels():
     p = page(1, [(0.13, 0.300, "- MEDIA TYPE"), (0.45, 0.300, "SALES FORCE APPLIED - IRC"),
                  (0.13, 0.330, "*Issue Frequency / Year"), (0.45, 0.330, "12 per year")])
     assert _pairs(p) == [("- MEDIA TYPE", "SALES FORCE APPLIED - IRC"), ("*Issue Frequency / Year", "12 per year")]
+    # A dash run into a word is no bullet: "-TWTF--" is a broadcast schedule's days (not Monday).
+    p = page(1, [(0.10, 0.500, "-TWTF--"), (0.30, 0.500, "$110.00")])
+    assert _pairs(p) == []
 
 
 def test_a_column_heading_set_in_tight_overlapping_lines_is_one_heading():

@@ -286,7 +286,7 @@ def _closed_text(text: str) -> bool:
 
 
 _INITIAL = re.compile(r"^[A-Z]\.$")
-_BULLET = re.compile(r"^[-\u2013\u2022*\u00b7]+\s*")
+_BULLET = re.compile(r"^(?:[-\u2013\u2022\u00b7]+\s+|\*+\s*)")  # "- MEDIA TYPE", "*Issue"; not "-TWTF--"
 _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 
 
