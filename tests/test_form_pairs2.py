@@ -101,11 +101,13 @@ def test_a_distribution_list_of_long_names_is_one_answer_per_name():
 
 def test_labels_listed_with_dashes_or_stars_are_labels():
     p = page(1, [(0.13, 0.300, "- MEDIA TYPE"), (0.45, 0.300, "SALES FORCE APPLIED - IRC"),
-                 (0.13, 0.330, "*Issue Frequency / Year"), (0.45, 0.330, "12 per year")])
-    assert _pairs(p) == [("- MEDIA TYPE", "SALES FORCE APPLIED - IRC"), ("*Issue Frequency / Year", "12 per year")]
-    # A dash run into a word is no bullet: "-TWTF--" is a broadcast schedule's days (not Monday).
-    p = page(1, [(0.10, 0.500, "-TWTF--"), (0.30, 0.500, "$110.00")])
-    assert _pairs(p) == []
+                 (0.13, 0.330, "* Issue Frequency / Year"), (0.45, 0.330, "12 per year")])
+    assert _pairs(p) == [("- MEDIA TYPE", "SALES FORCE APPLIED - IRC"), ("* Issue Frequency / Year", "12 per year")]
+    # A dash or star run into a word is no bullet: "-TWTF--" is a broadcast schedule's days (not
+    # Monday), "*Normal" a starred answer.
+    p = page(1, [(0.10, 0.500, "-TWTF--"), (0.30, 0.500, "$110.00"),
+                 (0.10, 0.540, "Order Type"), (0.30, 0.540, "*Normal")])
+    assert _pairs(p) == [("Order Type", "*Normal")]
 
 
 def test_a_column_heading_set_in_tight_overlapping_lines_is_one_heading():
@@ -167,6 +169,10 @@ def test_running_text_right_of_a_label_goes_on_over_its_lines():
                  (0.30, 0.416, "phase reduction.")])
     assert _pairs(p) == [("PROJECT OBJECTIVE",
                           "A pipe tobacco containing activated charcoal - must show vapor phase reduction.")]
+    # A table's next row under a wide cell is no continuation.
+    p = page(1, [(0.10, 0.40, "WSYR"), (0.30, 0.40, "Sa 7a-8a NC9 Weekend News Saturday edition"),
+                 (0.30, 0.416, "Su 7a-8a NC9 Weekend News Sunday edition"), (0.75, 0.416, "$150.00")])
+    assert ("WSYR", "Sa 7a-8a NC9 Weekend News Saturday edition") in _pairs(p)
 
 
 def test_a_column_headings_second_line_cut_into_figure_and_word_is_still_the_headings():

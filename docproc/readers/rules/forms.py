@@ -286,7 +286,7 @@ def _closed_text(text: str) -> bool:
 
 
 _INITIAL = re.compile(r"^[A-Z]\.$")
-_BULLET = re.compile(r"^(?:[-\u2013\u2022\u00b7]+\s+|\*+\s*)")  # "- MEDIA TYPE", "*Issue"; not "-TWTF--"
+_BULLET = re.compile(r"^[-\u2013\u2022\u00b7*]+\s+")  # "- MEDIA TYPE", "* Space"; not "-TWTF--", "*Normal"
 _LABEL_WORD = re.compile(r"^[A-Za-z(&#/][A-Za-z.()'&/#-]*$")
 
 
@@ -485,14 +485,17 @@ def _below(cells: PageCells, top: Cell, x0: float, x1: float, max_gap: float) ->
     return min(out, key=lambda c: (c.bbox[1], c.bbox[0])) if out else None
 
 
-def _continuation(cells: list[Cell], first: Cell) -> list[Cell]:
+def _continuation(cells: list[Cell], first: Cell, alone: bool = False) -> list[Cell]:
     """Lines of a multi-line answer: stacked under its first line, starting at about its left
-    edge, with no wider gap than a line."""
+    edge, with no wider gap than a line. With `alone`, only lines with nothing else on their
+    row: a paragraph's lines, not a table's next rows."""
     lines = [first]
     while len(lines) < MAX_VALUE_LINES:
         last = lines[-1]
         nxt = _below(cells, last, first.bbox[0], first.bbox[2], max_gap=0.8)
         if nxt is None or nxt.used or closed_key(nxt) or abs(nxt.bbox[0] - first.bbox[0]) > 0.03:
+            break
+        if alone and len(_mates(cells, nxt)) > 1:
             break
         if any(c.bbox[2] <= nxt.bbox[0] + 0.005 and _keyish(c) and any(r is nxt for r in _row(cells, c))
                for c in _mates(cells, nxt)):
@@ -743,6 +746,7 @@ def _heading_tail(cells: PageCells, head: Cell) -> list[Cell]:
     if below.text.isdigit():
         right = _right_neighbour(cells, below)
         if (right is not None and not right.used and right.text.isalpha() and len(right.text) > 3
+                and right.text[1:].islower()  # "Samples"; not a call sign in a table's first row ("16 KLAS")
                 and right.bbox[0] - below.bbox[2] <= 1.5 * head.height and right.bbox[2] <= head.bbox[2] + head.height):
             return [below, right]
     return []
@@ -952,7 +956,7 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
                     and (_wide(first[0]) or (len(groups) == 1 and _may_wrap(key, first[0])))):
                 groups[0] = _continuation(cells, first[0])
             elif not closed and len(first) == 1 and len(groups) == 1 and _wide(first[0]):
-                groups[0] = _continuation(cells, first[0])  # "COMMENTS  Tested among ..." over lines
+                groups[0] = _continuation(cells, first[0], alone=True)  # "COMMENTS  Tested among ..." over lines
             elif closed and len(first) == 1:
                 groups = [[c] for c in _list_answers(cells, key, first[0])] + groups[1:]
             key.used = True
