@@ -19,6 +19,12 @@ def test_each_line_of_a_cc_list_is_an_answer_of_its_own():
     ])
     assert sorted(_pairs(p)) == sorted([("cc:", "A. H. Tisch"), ("cc:", "L. H. Kersh"), ("cc:", "R. H. Orcutt"),
                                         ("cc:", "J. R. Slater"), ("cc:", "Records")])
+    # A list in four columns across the page: each column within a gap of the one before it.
+    p = page(1, [(0.112, 0.782, "cc:"), (0.112, 0.796, "A. H. Tisch"), (0.309, 0.796, "V. Norman"),
+                 (0.480, 0.796, "J. J. Tatulli"), (0.705, 0.796, "K. P. Augustyn"),
+                 (0.112, 0.815, "R. H. Orcutt"), (0.705, 0.815, "V. D. Lindsley")])
+    assert sorted(_pairs(p)) == sorted([("cc:", n) for n in ("A. H. Tisch", "V. Norman", "J. J. Tatulli",
+                                                             "K. P. Augustyn", "R. H. Orcutt", "V. D. Lindsley")])
     # Another label's lines are one answer ("Copies to:" lists are read as one answer).
     p = page(1, [(0.1, 0.500, "Copies to:"), (0.25, 0.500, "H. J. Minnemeyer"), (0.25, 0.516, "L. B. Gray")])
     assert _pairs(p) == [("Copies to:", "H. J. Minnemeyer L. B. Gray")]

@@ -526,8 +526,11 @@ def _list_answers(cells: PageCells, key: Cell, first: Cell) -> list[Cell]:
     answers beside that one on its row (a list in columns)."""
     if not _LIST_LABEL.match(key.text) or _wide_item(first):
         return [first]
-    heads = [first] + [c for c in _row(cells, first) if not c.used and not _keyish(c) and not _wide_item(c)
-                       and c.bbox[0] - first.bbox[2] <= MAX_RIGHT_GAP]
+    heads = [first]
+    for c in _row(cells, first):  # the list's columns, each within a gap of the one before it
+        if c.used or _keyish(c) or _wide_item(c) or c.bbox[0] - heads[-1].bbox[2] > MAX_RIGHT_GAP:
+            break
+        heads.append(c)
     out: list[Cell] = [first]
     for head in heads:
         for c in _continuation(cells, head):
