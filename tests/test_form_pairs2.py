@@ -191,3 +191,14 @@ def test_a_column_headings_second_line_cut_into_figure_and_word_is_still_the_hea
     pairs = _pairs(p)
     assert ("Mean of Last 12 Samples", "1.106") in pairs and ("Mean of Last 12 Samples", "0.37") in pairs
     assert not any(v in ("12", "Samples", "12 Samples") for _, v in pairs)
+
+
+def test_a_lone_currency_sign_and_a_bracketed_remark_belong_to_the_answer():
+    p = page(1, [(0.10, 0.30, "Adjusted Total Cost:"), (0.40, 0.30, "$"), (0.47, 0.30, "-0-")])
+    assert _pairs(p) == [("Adjusted Total Cost:", "$ -0-")]
+    p = page(1, [(0.10, 0.40, "AUTHORIZED COST:"), (0.35, 0.40, "12,500"), (0.42, 0.40, "(10-15-87)"),
+                 (0.10, 0.50, "BRAND NAME:"), (0.35, 0.50, "Cardinal Filter"), (0.49, 0.50, "(11 packings)")])
+    assert sorted(_pairs(p)) == [("AUTHORIZED COST:", "12,500 (10-15-87)"), ("BRAND NAME:", "Cardinal Filter (11 packings)")]
+    # Bracketed figures side by side are a grid's columns, each its own answer.
+    p = page(1, [(0.10, 0.60, "BASE"), (0.35, 0.60, "(224)"), (0.45, 0.60, "(222)")])
+    assert ("BASE", "(224) (222)") not in _pairs(p)

@@ -565,18 +565,35 @@ _DATE_PART = re.compile(r"^\d{1,2}$")
 _UNIT = re.compile(r"^(%|[a-zµ]{1,3}\.?(/[a-zµ]{1,3}\.?)?)$", re.IGNORECASE)
 
 
+_CURRENCY_ONLY = re.compile(r"^[$£€]$")
+
+
 def _joins(group: list[Cell], nxt: Cell) -> bool:
     """Is `nxt` the rest of the answer `group` ends with? OCR splits "84 mm" into two boxes:
-    a box a word space away, or a unit ("mm", "mg/cc", "%") after a number, belongs to it."""
+    a box a word space away, or a unit ("mm", "mg/cc", "%") after a number, belongs to it;
+    so do an amount after a lone currency sign ("$   -0-") and a bracketed remark after an
+    answer ("CARDINAL CIGARETTES  (11 PACKINGS)"). (Not a time after a date: in a table those
+    are two columns, "Air Date  Air Time".)"""
     last = group[-1]
     gap = nxt.bbox[0] - last.bbox[2]
     h = max(last.height, nxt.height)
+    if gap <= 5.0 * h and _CURRENCY_ONLY.match(last.text):
+        return True
+    if gap <= 3.0 * h and _remark(last.text, nxt.text):
+        return True
     if (_NUMBER_CELL.match(last.text) and _NUMBER_CELL.match(nxt.text) and gap > 0.3 * h
             and not (_DATE_PART.match(last.text) and _DATE_PART.match(nxt.text))):
         return False  # two numbers side by side are two answers (a table's columns), not "8 10 82"
     if gap <= 0.8 * h:
         return True
     return gap <= 5.0 * h and last.text[-1:].isdigit() and bool(_UNIT.match(nxt.text))
+
+
+def _remark(answer: str, nxt: str) -> bool:
+    """A bracketed remark of words or a date after an answer that is not itself bracketed (a
+    grid's bracketed figures, "(224)  (222)", are its columns)."""
+    return (nxt.startswith("(") and not answer.startswith("(")
+            and (any(ch.isalpha() for ch in nxt) or bool(find_dates(nxt))))
 
 
 def _row(cells: list[Cell], key: Cell) -> list[Cell]:
@@ -620,9 +637,11 @@ def _starts_field(cells: list[Cell], cell: Cell) -> bool:
 
 
 def _has_row_value(cells: list[Cell], cell: Cell) -> bool:
-    """A label followed on its row by a value box of its own (it is a key, not a value)."""
+    """A label followed on its row by a value box of its own (it is a key, not a value); a
+    bracketed remark close after it is its own ("CARDINAL CIGARETTES (11 PACKINGS)")."""
     right = _right_neighbour(cells, cell)
-    return right is not None and not right.used and not _keyish(right)
+    return (right is not None and not right.used and not _keyish(right)
+            and not (_remark(cell.text, right.text) and right.bbox[0] - cell.bbox[2] <= 3.0 * cell.height))
 
 
 # "S2.00", "S58,500.00": OCR reads a dollar sign as S before an amount with cents.
