@@ -54,6 +54,8 @@ class OcrOptions(_Opts):
     # ONNX Runtime reads.
     runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"
     precision: Literal["auto", "f32"] = "auto"
+    # Ticked check boxes found in the page image become words "☑" (docproc.ocr.marks).
+    selection_marks: bool = True
 
 
 class LayoutOptions(_Opts):

@@ -72,6 +72,8 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
     if options.kind != "rapidocr":
         result.words = engine.detect(image)
         result.timings["engine"] = round(time.perf_counter() - t0, 4)
+        if options.selection_marks:
+            _add_selection_marks(image, result)
         result.script = dominant_script(result.words)
         return result
 
@@ -98,5 +100,17 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
             result.timings["script"] = round(time.perf_counter() - t1, 4)
         else:
             result.warnings.append(f"unread_text_boxes: {len(read.suspects)}")
+    if options.selection_marks:
+        _add_selection_marks(image, result)
     result.script = dominant_script(result.words)
     return result
+
+
+def _add_selection_marks(image: Image.Image, result: OcrPageResult) -> None:
+    """Ticked check boxes as words "☑" (docproc.ocr.marks): OCR reads the options, not the boxes."""
+    from docproc.ocr.marks import find_selection_marks
+
+    t0 = time.perf_counter()
+    first = max((w.segment or 0 for w in result.words), default=-1) + 1
+    result.words.extend(find_selection_marks(image, result.words, first))
+    result.timings["marks"] = round(time.perf_counter() - t0, 4)
