@@ -202,3 +202,13 @@ def test_a_lone_currency_sign_and_a_bracketed_remark_belong_to_the_answer():
     # Bracketed figures side by side are a grid's columns, each its own answer.
     p = page(1, [(0.10, 0.60, "BASE"), (0.35, 0.60, "(224)"), (0.45, 0.60, "(222)")])
     assert ("BASE", "(224) (222)") not in _pairs(p)
+
+
+def test_a_label_and_its_answer_in_the_other_case_printed_as_one_box_are_split():
+    p = page(1, [(0.10, 0.20, "Account Name PRODUCT TESTING"), (0.10, 0.30, "NAME Jimmy Bell")])
+    assert sorted(_pairs(p)) == [("Account Name", "PRODUCT TESTING"), ("NAME", "Jimmy Bell")]
+    # One case throughout is one label; one word in the other case may be the label's own; a
+    # joining word continues the label.
+    for text in ("Purchase Order Form", "Canal Partners Media LLC", "INVOICE Property", "No. OF CARTONS"):
+        cells = page_cells(document(page(1, [(0.10, 0.20, text)])))
+        assert [c.text for c in cells] == [text]

@@ -234,16 +234,56 @@ def _split_before_date(cell: Cell) -> list[Cell]:
     """"Date March 18, 1968", "Final Report Due 11/16/87": a label phrase, then a whole date."""
     words = cell.words
     if len(words) < 2 or not words[-1][0][-1:].isdigit() and not words[-1][0][-2:-1].isdigit():
-        return [cell]  # a date ends in a figure ("1968", "11/16/87", "1968.")
+        return _split_at_case_change(cell)  # a date ends in a figure ("1968", "11/16/87", "1968.")
     for k in range(1, min(len(words), MAX_KEY_WORDS + 1)):
         label = " ".join(w for w, _ in words[:k])
         if not _label_like_text(label):
-            return [cell]
+            break
         if _date_label(label) and _whole_date(" ".join(w for w, _ in words[k:])):
             value = _cell(cell.page, words[k:], cell.confidence)
             value.split_value = True
             return [_cell(cell.page, words[:k], cell.confidence), value]
+    return _split_at_case_change(cell)
+
+
+def _split_at_case_change(cell: Cell) -> list[Cell]:
+    """"Account Name PRODUCT TESTING", "NAME Jimmy Bell": a label phrase ending in a field word,
+    then an answer of two words or more typed in the other case, printed as one box. Not when
+    both are in one case ("Purchase Order Form" is one label)."""
+    words = cell.words
+    for k in range(1, min(len(words), MAX_KEY_WORDS + 1)):
+        label = " ".join(w for w, _ in words[:k])
+        if not _label_like_text(label):
+            return [cell]
+        rest = [w for w, _ in words[k:]]
+        if not _field_words(words[k - 1][0]) or _field_words(" ".join(rest)) == len(rest):
+            continue
+        if _case_changes(label, rest):
+            value = _cell(cell.page, words[k:], cell.confidence)
+            value.split_value = True
+            return [_cell(cell.page, words[:k], cell.confidence), value]
     return [cell]
+
+
+def _case_changes(label: str, rest: list[str]) -> bool:
+    """A label in capitals followed by a Title-case answer, or a Title-case label followed by an
+    answer in capitals."""
+    letters = "".join(ch for ch in label if ch.isalpha())
+    first = rest[0]
+    if len(letters) < 3 or first.strip(".,:").lower() in _JOINERS:
+        return False  # "No. OF CARTONS", "DATE OF BIRTH": one label
+    if sum(sum(ch.isalpha() for ch in w) >= 2 for w in rest) < 2:
+        return False  # one word may be the label's own: "Media LLC", "INVOICE Property", "City (KJZZ)"
+    if letters.isupper():
+        return first[:1].isupper() and any(ch.islower() for ch in first)
+    # Title case word by word ("AppROVED" is OCR's mixed case, not a Title-case label).
+    title = all(w[:1].isupper() and not any(ch.isupper() for ch in w[1:])
+                for w in label.split() if w[:1].isalpha())
+    answer = "".join(ch for ch in " ".join(rest) if ch.isalpha())
+    return title and len(answer) >= 2 and answer.isupper() and not rest[-1].endswith(":")
+
+
+_JOINERS = frozenset("of and or for to the in by per at on".split())
 
 
 def page_cells(doc: Document) -> list[Cell]:
