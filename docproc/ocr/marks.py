@@ -70,8 +70,9 @@ def _ticked_box(patch: np.ndarray) -> bool:
     """A square border on all four sides, and ink inside it."""
     h, w = patch.shape
     t = max(1, round(min(h, w) * 0.15))  # border band: a stroke of 1-2 px at 100 dpi
-    sides = (patch[:t, :], patch[-t:, :], patch[:, :t], patch[:, -t:])
-    if min(float(s.max(axis=0 if s.shape[0] == t else 1).mean()) for s in sides) < BORDER_INK:
+    # Per side, the share of its length with ink somewhere across the band.
+    across = (patch[:t].max(axis=0), patch[-t:].max(axis=0), patch[:, :t].max(axis=1), patch[:, -t:].max(axis=1))
+    if min(float(side.mean()) for side in across) < BORDER_INK:
         return False
     inner = patch[t + 1:h - t - 1, t + 1:w - t - 1]
     return inner.size > 0 and INSIDE_TICKED <= float(inner.mean()) < INSIDE_SOLID
@@ -90,13 +91,9 @@ def _stands_alone(ink: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
 
 def _outermost(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
     """Drop boxes inside another (a tick's own closed loops within its box)."""
-    keep = []
-    boxes = sorted(set(boxes))  # a ring's outer and inner outline may give the same rectangle
-    for b in boxes:
-        if not any(o is not b and o[0] <= b[0] and o[1] <= b[1] and o[2] >= b[2] and o[3] >= b[3]
-                   and o != b for o in boxes):
-            keep.append(b)
-    return keep
+    unique = sorted(set(boxes))  # a ring's outer and inner outline may give the same rectangle
+    return [b for b in unique
+            if not any(o != b and o[0] <= b[0] and o[1] <= b[1] and o[2] >= b[2] and o[3] >= b[3] for o in unique)]
 
 
 def _inside_share(a, b) -> float:

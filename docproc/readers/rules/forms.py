@@ -265,6 +265,9 @@ def _split_at_case_change(cell: Cell) -> list[Cell]:
     return [cell]
 
 
+_JOINERS = frozenset("of and or for to the in by per at on".split())
+
+
 def _case_changes(label: str, rest: list[str]) -> bool:
     """A label in capitals followed by a Title-case answer, or a Title-case label followed by an
     answer in capitals."""
@@ -281,9 +284,6 @@ def _case_changes(label: str, rest: list[str]) -> bool:
                 for w in label.split() if w[:1].isalpha())
     answer = "".join(ch for ch in " ".join(rest) if ch.isalpha())
     return title and len(answer) >= 2 and answer.isupper() and not rest[-1].endswith(":")
-
-
-_JOINERS = frozenset("of and or for to the in by per at on".split())
 
 
 def page_cells(doc: Document) -> list[Cell]:
