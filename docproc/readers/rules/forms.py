@@ -97,9 +97,7 @@ def _split_at_colon(cell: Cell) -> list[Cell]:
     """"Name: J. Smith" printed as one box is a key box and a value box."""
     for k, (w, _) in enumerate(cell.words[:-1]):
         if w.endswith(":") and plausible_key(" ".join(x for x, _ in cell.words[: k + 1])):
-            key = _cell(cell.page, cell.words[: k + 1], cell.confidence)
-            value = _cell(cell.page, cell.words[k + 1:], cell.confidence)
-            value.split_value = True
+            key, value = _label_and_value(cell, cell.words[: k + 1], cell.words[k + 1:])
             return [key] + _split_next_label(value)
     return [cell]
 
@@ -193,6 +191,13 @@ def _split_word(word: str, box: BBox, at: int) -> list[tuple[str, BBox]]:
 _NUMBER_START = re.compile(r"^[$#]?\(?\d")
 
 
+def _label_and_value(cell: Cell, head: list, rest: list) -> list[Cell]:
+    """One box cut into its label's words and its answer's (an answer, never a label)."""
+    value = _cell(cell.page, rest, cell.confidence)
+    value.split_value = True
+    return [_cell(cell.page, head, cell.confidence), value]
+
+
 def _starts_value(word: str) -> bool:
     """A word that opens an answer rather than continuing a label: a number, an amount, a date."""
     return bool(_NUMBER_START.match(word))
@@ -214,9 +219,7 @@ def _split_before_number(cell: Cell) -> list[Cell]:
                 sign, figure = _split_word(rest[0][0], rest[0][1], 1)
                 head.append(sign)
                 rest[0] = figure
-            value = _cell(cell.page, rest, cell.confidence)
-            value.split_value = True
-            return [_cell(cell.page, head, cell.confidence), value]
+            return _label_and_value(cell, head, rest)
         break
     return _split_before_date(cell)
 
@@ -240,9 +243,7 @@ def _split_before_date(cell: Cell) -> list[Cell]:
         if not _label_like_text(label):
             break
         if _date_label(label) and _whole_date(" ".join(w for w, _ in words[k:])):
-            value = _cell(cell.page, words[k:], cell.confidence)
-            value.split_value = True
-            return [_cell(cell.page, words[:k], cell.confidence), value]
+            return _label_and_value(cell, words[:k], words[k:])
     return _split_at_case_change(cell)
 
 
@@ -259,9 +260,7 @@ def _split_at_case_change(cell: Cell) -> list[Cell]:
         if not _field_words(words[k - 1][0]) or _field_words(" ".join(rest)) == len(rest):
             continue
         if _case_changes(label, rest):
-            value = _cell(cell.page, words[k:], cell.confidence)
-            value.split_value = True
-            return [_cell(cell.page, words[:k], cell.confidence), value]
+            return _label_and_value(cell, words[:k], words[k:])
     return [cell]
 
 
