@@ -152,3 +152,18 @@ def test_a_date_whose_separators_ocr_lost_is_the_last_resort():
     assert f["date"].normalized == "2018-03-28"
     f = _read(lines[:2] + [(0.30, 0.22, "45132018")] + lines[3:])
     assert f["date"] is None
+
+
+def test_an_unlabelled_date_is_trusted_when_it_is_the_only_day_the_receipt_prints():
+    head = [(0.20, 0.080, "KEDAI RUNCIT MAJU"), (0.30, 0.20, "Tax Invoice"), (0.30, 0.22, "27/03/2018 14:02")]
+    tail = [(0.05, 0.70, "TOTAL"), (0.75, 0.70, "12.50")]
+    f = _read(head + tail)
+    assert f["date"].normalized == "2018-03-27"
+    assert f["date"].evidence == "only date" and f["date"].confidence >= 0.9
+    # Printed twice, it is still the only day.
+    f = _read(head + tail + [(0.30, 0.90, "Printed 27-03-2018")])
+    assert f["date"].evidence == "only date" and f["date"].confidence >= 0.9
+    # Another day further down (a warranty's end): the first date is a guess.
+    f = _read(head + tail + [(0.30, 0.90, "Exchange before 10/04/2018")])
+    assert f["date"].normalized == "2018-03-27"
+    assert f["date"].evidence == "first date" and f["date"].confidence < 0.5

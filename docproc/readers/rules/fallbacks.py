@@ -1,6 +1,7 @@
 """Document-level fallbacks for fields no label led to: the largest amount near a total,
 the first prominent line at the top (the issuer), the address block under it, the first date,
-the document's currency. Each gives a lower confidence than a labelled value."""
+the document's currency. Each gives a lower confidence than a labelled value, but for a date
+that is the only one the document prints."""
 
 from __future__ import annotations
 
@@ -76,13 +77,26 @@ def largest_amount(view: DocView, spec: FieldSpec, near: list[TextLine]) -> Cand
     return None
 
 
+# Confidence of an unlabelled date: the document's only date (every date printed on it is the
+# same day) is its date; the first of several is a guess. Measured on the receipts dev set
+# (`docproc eval`, 2026-12-04): 46 of 47 "only date" answers right, 1 of 3 "first date".
+ONLY_DATE, FIRST_DATE = 0.9, 0.35
+
+
 def first_date(view: DocView, spec: FieldSpec) -> Candidate | None:
+    first = None
     for line in view.lines[:60]:
         found = find_dates(line.text, view.ctx.date_order)
         if found:
-            s = found[0]
-            return _candidate(spec, line, Value(s.start, s.end, s.text, s.normalized), 0.35, "first date")
-    return glued_date(view, spec)
+            first = (line, found[0])
+            break
+    if first is None:
+        return glued_date(view, spec)
+    line, s = first
+    only = not any(d.normalized != s.normalized  # (stops at the first other day)
+                   for ln in view.lines for d in find_dates(ln.text, view.ctx.date_order))
+    return _candidate(spec, line, Value(s.start, s.end, s.text, s.normalized),
+                      ONLY_DATE if only else FIRST_DATE, "only date" if only else "first date")
 
 
 # A day-first date whose first separators OCR lost: "2703/2018", "27032018" (a whole token).
