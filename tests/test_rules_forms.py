@@ -6,7 +6,7 @@ from docproc.schemas import load_schema
 from tests.rules_helpers import document, page
 
 
-def _claim_page():
+def _claim_page(box_33a: str = "a. 2881346532 b."):
     return page(1, [
         (0.60, 0.120, "1a. INSURED'S I.D. NUMBER"),
         (0.57, 0.135, "(ID#)"), (0.63, 0.135, "XQ123456789"),
@@ -26,7 +26,7 @@ def _claim_page():
         (0.03, 0.865, "10-3778018"), (0.29, 0.865, "ACC-747167"), (0.65, 0.865, "519.71"), (0.78, 0.865, "100.00"),
         (0.60, 0.880, "33. BILLING PROVIDER INFO & PH # (405)305-6629"),
         (0.60, 0.895, "JERRY JONES MD"), (0.60, 0.910, "0892 TODD RIDGES"),
-        (0.60, 0.925, "WEST TOWN, AZ 26936"), (0.60, 0.940, "a. 2881346532 b."),
+        (0.60, 0.925, "WEST TOWN, AZ 26936"), (0.60, 0.940, box_33a),
     ])
 
 
@@ -42,6 +42,12 @@ def test_claim_form_boxes():
     assert f["amount_paid"].normalized == "100.00"  # not "30." of the next box's label
     assert f["billing_provider_npi"].normalized == "2881346532"  # box 33a, not a service line's NPI
     assert f["service_line_count"].normalized == 2
+
+
+def test_box_letter_read_into_the_npi_is_not_part_of_it():
+    # OCR without the gap after box 33a's letter; the NPI pattern takes ten digits.
+    f = RulesReader().read(document(_claim_page("a2881346532 b.")), load_schema("cms1500")).fields
+    assert f["billing_provider_npi"].normalized == "2881346532"
 
 
 def test_totals_block_right_cells_and_arithmetic():

@@ -113,10 +113,15 @@ def _pattern_tokens(spec: FieldSpec, text: str) -> Value | None:
     """The first token of `text` that matches the field's own pattern (NPI: ten digits)."""
     pattern = re.compile(spec.pattern)
     for m in re.finditer(r"[A-Za-z0-9][\w./-]*", text):
-        tok = m.group(0).rstrip(".,;:")
+        tok, start = m.group(0).rstrip(".,;:"), m.start()
+        if not pattern.fullmatch(tok) and _GLUED_BOX_LETTER.match(tok) and pattern.fullmatch(tok[1:]):
+            tok, start = tok[1:], start + 1  # the sub-box's letter OCR read into it: "a2767672373" (box 33a)
         if pattern.fullmatch(tok):
-            return Value(m.start(), m.start() + len(tok), tok, normalize_id(tok))
+            return Value(start, start + len(tok), tok, normalize_id(tok))
     return None
+
+
+_GLUED_BOX_LETTER = re.compile(r"^[a-z]\d")
 
 
 _LEAD_LABEL = re.compile(r"\s*[:#\-]?\s*[A-Z][a-z]+:\s+(?=\S)")
