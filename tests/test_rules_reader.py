@@ -189,6 +189,25 @@ def test_view_merges_fragments_of_a_row_at_any_scale():
         assert texts == ["SAM TRADING CO", "TOTAL", "No. 5 Jalan"], scale
 
 
+def test_view_does_not_merge_down_a_staircase_of_pieces_into_the_next_row():
+    """A form's top row: check-box labels set a little lower than the box label after them, over
+    hints in brackets on the row below. Each piece joins the piece before it only when the two
+    share a row, so the box label ("1a. INSURED'S I.D. NUMBER") is not merged with the hints."""
+    from docproc.document import Line, Page, Word
+    from docproc.readers.rules.view import DocView
+
+    p = Page(number=1, width=1000, height=1400, text_source="ocr")
+    pieces = [(0.30, 0.150, "(Member"), (0.36, 0.143, "PLAN"),  # half a row apart: one line
+              (0.395, 0.150, "(ID#)"),  # on (Member's row
+              (0.44, 0.136, "1a. INSURED'S I.D. NUMBER")]  # the row above (ID#)
+    for x, y, text in pieces:
+        box = (x, y, x + 0.008 * len(text), y + 0.015)
+        p.words.append(Word(text=text, bbox=box, source="rapidocr"))
+        p.lines.append(Line(words=[len(p.words) - 1], text=text, bbox=box))
+    texts = [ln.text for ln in DocView.of(document(p)).lines]
+    assert "1a. INSURED'S I.D. NUMBER" in texts, texts
+
+
 def test_exact_label_search_is_whole_word_and_case_blind():
     from docproc.readers.rules.labels import _exact_pattern
 

@@ -84,6 +84,10 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
     # This page's kept lines by the horizontal bands they cover: a piece is compared only with
     # lines it may overlap vertically, in the order they were kept (a dense page has hundreds).
     bands: dict[int, list[int]] = {}
+    # Each kept line's last piece: the next piece must share its row, not merely the union's, or
+    # a merged line grows down a staircase of pieces into the row under it (a form's labels over
+    # their "(ID#)" hints).
+    last: list[TextLine] = []
     page = None
     # (Coordinates outside 0..1, from a hand-built document, widen the bands.)
     band = max([ROW_BAND] + [(ln.bbox[3] - ln.bbox[1]) / 4 for ln in lines])
@@ -105,7 +109,7 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
             if o.bbox[3] < top or o.bbox[1] > bottom:
                 continue  # no vertical overlap: not its row
             gap = ln.bbox[0] - o.bbox[2]
-            if _same_row(o, ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
+            if _same_row(o, ln) and _same_row(last[i], ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
                 shift = len(o.text) + 1
                 o.words = o.words + [(s + shift, e + shift, b) for s, e, b in ln.words]
                 o.text = f"{o.text} {ln.text}"
@@ -115,11 +119,13 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
                 for b in _bands(o.bbox[1], o.bbox[3]):
                     if b not in old:
                         bands.setdefault(b, []).append(i)
+                last[i] = ln
                 break
         else:
             for b in _bands(top, bottom):
                 bands.setdefault(b, []).append(len(out))
             out.append(ln)
+            last.append(ln)
     return out
 
 
