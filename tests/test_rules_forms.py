@@ -44,6 +44,17 @@ def test_claim_form_boxes():
     assert f["service_line_count"].normalized == 2
 
 
+def test_date_format_hints_read_as_separate_boxes_are_not_lines_under_the_label():
+    # OCR reads a date box's "MM DD YY" hint as three boxes; the date is still the line below them.
+    p = page(1, [
+        (0.37, 0.150, "3. PATIENT'S BIRTH DATE"),
+        (0.39, 0.160, "MM"), (0.45, 0.161, "DD"), (0.51, 0.162, "YY"),  # a column apart each
+        (0.39, 0.174, "04 13 65"),
+    ])
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_birth_date"].normalized == "1965-04-13"
+
+
 def test_box_letter_read_into_the_npi_is_not_part_of_it():
     # OCR without the gap after box 33a's letter; the NPI pattern takes ten digits.
     f = RulesReader().read(document(_claim_page("a2881346532 b.")), load_schema("cms1500")).fields

@@ -207,7 +207,8 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     label_box = line.span_bbox(hit.start, hit.end)
     # A value below sits in the label's column: it starts no further left than the label.
     depth = 6 if spec.pattern else 3
-    for k, o in enumerate(view.below(line, label_box)[:depth]):
+    below = [o for o in view.below(line, label_box) if not _DATE_HEADS.fullmatch(o.text.strip())]
+    for k, o in enumerate(below[:depth]):
         if is_label_line(view, o) and not spec.pattern:
             break
         col = _column_text(o, label_box[0], max(label_box[2], label_box[0] + 0.15))
@@ -230,6 +231,8 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
 
 
 HEADER_ROW = 0.8
+# A form's date boxes print their format over them ("MM  DD  YY"): a hint, not the line below.
+_DATE_HEADS = re.compile(r"(?:(?:MM|DD|YY|YYYY|CCYY)\b[\s/.-]*)+", re.IGNORECASE)
 _TOTAL_WORD = re.compile(r"\btotals?\b", re.IGNORECASE)
 
 
