@@ -99,6 +99,10 @@ class Page(_Model):
     text_source_reason: str = ""
     script: str = "latin"  # dominant script, e.g. "latin", "cyrillic"
     rotation: int = 0  # degrees the image was rotated before reading
+    # Degrees a scan's rows are skewed by (+: falling to the right). When set, the page's word,
+    # line and region boxes are straightened (docproc.deskew) and the result's boxes are
+    # mapped back onto the image.
+    skew: float = 0.0
     words: list[Word] = PydField(default_factory=list)
     lines: list[Line] = PydField(default_factory=list)
     regions: list[Region] = PydField(default_factory=list)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from docproc import layout, ocr, readers, render, sandbox, schemas, sources, textlayer
+from docproc import deskew, layout, ocr, readers, render, sandbox, schemas, sources, textlayer
 from docproc.document import (
     Document,
     ErrorRecord,
@@ -150,6 +150,7 @@ def process_pages(
                 text_source_reason=tl.reason if tl is not None else "ocr: no text layer",
                 script=read.script,
                 rotation=read.rotation,
+                skew=read.skew,
                 words=read.words,
                 warnings=list(read.warnings),
             )
@@ -221,6 +222,7 @@ def build_result(
         status = "error"
         return Result(document=meta, status=status, errors=errors, warnings=warnings, timings=timings)
     warnings.extend(extraction.warnings)
+    extraction = _on_images(extraction, doc)
     status = "partial" if errors else "ok"
     return Result(
         document=meta,
@@ -233,6 +235,16 @@ def build_result(
         errors=errors,
         timings=timings,
     )
+
+
+def _on_images(extraction: Extraction, doc: Document | None) -> Extraction:
+    """The extraction with its boxes on skewed pages mapped back onto the page images."""
+    skewed = {p.number: (p.skew, p.width / p.height) for p in (doc.pages if doc else []) if p.skew}
+    if not skewed:
+        return extraction
+    extraction = extraction.model_copy(deep=True)
+    deskew.restore_boxes(extraction, skewed)
+    return extraction
 
 
 def read_and_build(path: str, doc: Document, options: PipelineOptions) -> Result:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import layoutparser as lp
 from PIL import Image
 
+from docproc.deskew import straighten_bbox
 from docproc.document import Page, Region
 from docproc.layout.blocks import geometric_blocks
 from docproc.layout.lines import group_lines
@@ -91,6 +92,11 @@ def analyze_page(page: Page, image: Image.Image | None, options: LayoutOptions) 
     return page
 
 
+def _straightened(block: lp.TextBlock, page: Page) -> lp.TextBlock:
+    box = straighten_bbox(tuple(block.coordinates), page.skew, page.width / page.height)
+    return lp.TextBlock(lp.Rectangle(*box), type=block.type, score=block.score)
+
+
 def _regions(page: Page, image, options) -> list[tuple[lp.TextBlock, list[int], str]]:
     out: list[tuple[lp.TextBlock, list[int], str]] = []
     loose = list(range(len(page.lines)))
@@ -98,6 +104,8 @@ def _regions(page: Page, image, options) -> list[tuple[lp.TextBlock, list[int], 
         from docproc.layout.detector import detect_regions
 
         layout = detect_regions(image, options.min_score)
+        if page.skew:  # the model saw the skewed image; the words are straightened
+            layout = [_straightened(blk, page) for blk in layout]
         members, loose = _assign(page, layout)
         out.extend((blk, idx, "picodet") for blk, idx in zip(layout, members))
     out.extend((blk, idx, "geometry") for blk, idx in geometric_blocks(page.lines, loose))

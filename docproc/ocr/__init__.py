@@ -1,7 +1,8 @@
 """OCR stage: one engine per `OcrOptions.kind` behind `OcrEngine.detect`, loaded once per process.
 
 `ocr_page` adds what a page needs beyond one engine pass: upside-down pages (PP-OCR's angle
-classifier), and lines in scripts PP-OCR cannot read (Cyrillic) sent to Tesseract.
+classifier), lines in scripts PP-OCR cannot read (Cyrillic) sent to Tesseract, and skewed
+scans' words straightened (docproc.deskew).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from threading import Lock
 
 from PIL import Image
 
+from docproc import deskew
 from docproc.errors import DocprocError
 from docproc.ocr.base import OcrEngine, OcrPageResult, onnx_threads, to_rgb
 from docproc.ocr.script import dominant_script, read_suspects
@@ -102,6 +104,9 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
             result.warnings.append(f"unread_text_boxes: {len(read.suspects)}")
     if options.selection_marks:
         _add_selection_marks(image, result)
+    if deskew.worth_straightening(read.skew):
+        result.skew = round(read.skew, 2)  # what Page.skew keeps, to map the boxes back
+        result.words = deskew.straighten_words(result.words, result.skew, image.width / image.height)
     result.script = dominant_script(result.words)
     return result
 

@@ -23,6 +23,8 @@ class OcrPageResult:
     words: list[Word] = field(default_factory=list)
     script: str = "latin"  # dominant script of the page's letters
     rotation: int = 0  # degrees the image was rotated before reading
+    # Degrees the scan's rows were skewed by; the words are straightened (docproc.deskew).
+    skew: float = 0.0
     warnings: list[str] = field(default_factory=list)
     # Seconds per step ("det", "rec", "script", ...), for benchmarks.
     timings: dict[str, float] = field(default_factory=dict)
