@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from docproc import deskew, pipeline
 from docproc.document import Extraction, FieldValue, KeyValue, LineItem, Word
 from docproc.ocr import ocr_page
-from docproc.options import Limits, OcrOptions, PipelineOptions
+from docproc.options import LayoutOptions, Limits, OcrOptions, PipelineOptions
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SIZE = (1400, 1000)
@@ -88,6 +88,34 @@ def test_fields_of_a_skewed_scan_are_read_and_boxed_on_the_image(tmp_path):
         assert got[1] * SIZE[1] <= y0 + 2 and got[3] * SIZE[1] >= y1 - 2
         # ... and not much more: the row above and below stay out.
         assert (got[3] - got[1]) * SIZE[1] < (y1 - y0) + STEP / 2
+
+
+def test_layout_model_regions_are_straightened_with_the_words(tmp_path):
+    """The layout model sees the image as scanned; its regions move with the words, so every
+    line still falls in a region and the fields come out as with geometry layout."""
+    image, _ = _skewed_page()
+    path = tmp_path / "skewed.png"
+    image.save(path)
+    options = PipelineOptions(schema="invoice", layout=LayoutOptions(kind="picodet"))
+    source = pipeline.open_source(path, options)
+    (page,) = pipeline.process_pages(source, options)
+    assert page.skew == pytest.approx(-ANGLE, abs=0.4)
+    from docproc.layout.detector import detect_regions
+
+    seen = sorted(tuple(b.coordinates) for b in detect_regions(image, options.layout.min_score))
+    kept = sorted(r.bbox for r in page.regions if r.source == "picodet")
+    assert seen and len(kept) == len(seen)
+    aspect = image.width / image.height
+    for got, box in zip(kept, seen):  # each moved by the drift at its centre, as the words were
+        assert got == pytest.approx(deskew.straighten_bbox(box, page.skew, aspect), abs=1e-4)
+        assert got != pytest.approx(box, abs=1e-4)
+    for region in page.regions:  # and its lines lie inside it
+        for i in region.lines:
+            line = page.lines[i].bbox
+            assert region.bbox[1] - 0.02 <= (line[1] + line[3]) / 2 <= region.bbox[3] + 0.02
+    result = pipeline.run(path, options)
+    assert {k: result.fields[k].normalized for k in ("total", "tax", "subtotal")} == {
+        "total": "1487.50", "tax": "237.50", "subtotal": "1250.00"}
 
 
 def test_restoring_a_box_holds_every_word_it_was_built_from():
