@@ -167,3 +167,28 @@ def test_an_unlabelled_date_is_trusted_when_it_is_the_only_day_the_receipt_print
     f = _read(head + tail + [(0.30, 0.90, "Exchange before 10/04/2018")])
     assert f["date"].normalized == "2018-03-27"
     assert f["date"].evidence == "first date" and f["date"].confidence < 0.5
+
+
+def test_a_tax_word_in_the_totals_label_does_not_make_the_total_a_tax():
+    """"Total Sales (Inclusive GST)" holds the tax label "GST"; its amount is the total. A tax
+    is a part of the total, at most half of it, so the tax is read from its own row."""
+    f = _read([
+        (0.20, 0.05, "KEDAI RUNCIT MAJU"),
+        (0.05, 0.60, "Total Sales (Inclusive GST)"), (0.76, 0.60, "RM 11.40"),
+        (0.05, 0.62, "CASH"), (0.76, 0.62, "RM 20.00"),
+        (0.05, 0.64, "CHANGE"), (0.76, 0.64, "RM 8.60"),
+        (0.05, 0.70, "GST Summary"), (0.45, 0.70, "Amount (RM)"), (0.70, 0.70, "Tax (RM)"),
+        (0.05, 0.72, "SR @ 6%"), (0.45, 0.72, "10.75"), (0.72, 0.72, "0.65"),
+    ])
+    assert f["total"].normalized == "11.40"
+    assert f["tax"] is not None and f["tax"].normalized == "0.65"
+
+
+def test_no_tax_rather_than_the_total_or_the_amount_before_tax():
+    f = _read([
+        (0.20, 0.05, "KEDAI RUNCIT MAJU"),
+        (0.05, 0.60, "Total Sales (Inclusive GST)"), (0.76, 0.60, "RM 2.50"),
+        (0.05, 0.62, "Total Sales (Excluding GST)"), (0.76, 0.62, "RM 2.36"),
+    ])
+    assert f["total"].normalized == "2.50"
+    assert f["tax"] is None

@@ -11,7 +11,7 @@ items from tables, and the validation checks (docproc.checks).
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue, union_bbox
@@ -24,7 +24,13 @@ from docproc.readers.rules.candidates import (
     range_near_label,
     rank,
 )
-from docproc.readers.rules.consistency import resolve_totals, rounded_total, tendered_total
+from docproc.readers.rules.consistency import (
+    plausible_tax,
+    resolve_totals,
+    rounded_total,
+    tax_under_total,
+    tendered_total,
+)
 from docproc.readers.rules.form_rows import grid_rows
 from docproc.readers.rules.key_values import read_key_values
 from docproc.readers.rules.labels import LabelHit, find_labels
@@ -314,6 +320,20 @@ class _FieldReader:
         return best.to_field_value()
 
 
+def _keep_tax_under_total(reader: _FieldReader, schema: Schema, answers: dict[str, Answer]) -> None:
+    tax, total = answers.get("tax"), answers.get("total")
+    if not (isinstance(tax, FieldValue) and isinstance(total, FieldValue)):
+        return
+    try:
+        amount, whole = Decimal(str(tax.normalized)), Decimal(str(total.normalized))
+        if plausible_tax(amount, whole) or whole <= 0:
+            return
+        better = tax_under_total(reader.pools.get("tax", []), whole)
+    except (InvalidOperation, ValueError):
+        return
+    answers["tax"] = reader.finish(schema.field("tax"), better, answers) if better else None
+
+
 class RulesReader:
     name = "rules"
 
@@ -352,6 +372,7 @@ class RulesReader:
         for spec in schema.fields:
             if consistent and spec.name in consistent:
                 answers[spec.name] = reader.finish(spec, consistent[spec.name], answers)
+        _keep_tax_under_total(reader, schema, answers)
         for spec in schema.fields:
             if (spec.value_type == "number" and spec.name.endswith("_count") and schema.line_items and ext.line_items
                     and answers.get(spec.name) is None):

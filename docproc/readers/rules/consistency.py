@@ -46,6 +46,22 @@ def resolve_totals(pools: dict[str, list[Candidate]]) -> dict[str, Candidate] | 
     return out
 
 
+# A tax is a part of the total, and a small one: the highest VAT rates (about 27 %) make it a
+# fifth of the total; a "tax" over half the total is another amount.
+MAX_TAX_SHARE = Decimal("0.5")
+
+
+def plausible_tax(amount: Decimal, total: Decimal) -> bool:
+    return 0 <= amount <= total * MAX_TAX_SHARE
+
+
+def tax_under_total(tax: list[Candidate], total: Decimal) -> Candidate | None:
+    """The best tax candidate that is a plausible part of the total. Tax words inside the
+    total's label find the total's own amount ("Total Sales (Inclusive GST) RM 2.50"; 25 of
+    86 receipts' taxes equalled their total), or the amount before tax beside it."""
+    return next((c for c in tax if plausible_tax(_amount(c), total)), None)
+
+
 # Receipts: what the customer handed over and got back. Tendered − change = the total paid.
 _TENDERED = re.compile(r"\b(cash|tender(?:ed)?|paid|payment|visa|master|card)\b", re.IGNORECASE)
 _CHANGE = re.compile(r"\b(change|balance)\b", re.IGNORECASE)
