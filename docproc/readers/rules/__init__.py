@@ -321,6 +321,8 @@ class _FieldReader:
 
 
 def _keep_tax_under_total(reader: _FieldReader, schema: Schema, answers: dict[str, Answer]) -> None:
+    """A tax answer that is no plausible part of the total gives way to the best tax candidate
+    that is, or to no answer (docproc.readers.rules.consistency.tax_under_total)."""
     tax, total = answers.get("tax"), answers.get("total")
     if not (isinstance(tax, FieldValue) and isinstance(total, FieldValue)):
         return
