@@ -192,3 +192,15 @@ def test_no_tax_rather_than_the_total_or_the_amount_before_tax():
     ])
     assert f["total"].normalized == "2.50"
     assert f["tax"] is None
+
+
+def test_a_bare_count_under_the_tax_heading_is_not_the_tax():
+    """Where the total has cents, so has its tax: "2" under a GST heading is a count."""
+    f = _read([
+        (0.20, 0.05, "KEDAI RUNCIT MAJU"),
+        (0.05, 0.60, "Total (Inclusive GST)"), (0.76, 0.60, "RM 9.90"),
+        (0.05, 0.70, "Item Count"), (0.45, 0.70, "GST"),
+        (0.05, 0.72, "SR"), (0.45, 0.72, "2"),
+    ])
+    assert f["total"].normalized == "9.90"
+    assert f["tax"] is None

@@ -328,9 +328,9 @@ def _keep_tax_under_total(reader: _FieldReader, schema: Schema, answers: dict[st
         return
     try:
         amount, whole = Decimal(str(tax.normalized)), Decimal(str(total.normalized))
-        if plausible_tax(amount, whole) or whole <= 0:
+        if whole <= 0 or plausible_tax(amount, tax.value, whole, total.value):
             return
-        better = tax_under_total(reader.pools.get("tax", []), whole)
+        better = tax_under_total(reader.pools.get("tax", []), whole, total.value)
     except (InvalidOperation, ValueError):
         return
     answers["tax"] = reader.finish(schema.field("tax"), better, answers) if better else None

@@ -47,19 +47,23 @@ def resolve_totals(pools: dict[str, list[Candidate]]) -> dict[str, Candidate] | 
 
 
 # A tax is a part of the total, and a small one: the highest VAT rates (about 27 %) make it a
-# fifth of the total; a "tax" over half the total is another amount.
+# fifth of the total; a "tax" over half the total is another amount. Where the total is
+# printed with cents, so is its tax: a bare "2" or "03" under a tax heading is a count or code.
 MAX_TAX_SHARE = Decimal("0.5")
+_CENTS = re.compile(r"\d[.,]\d\d\b")
 
 
-def plausible_tax(amount: Decimal, total: Decimal) -> bool:
-    return 0 <= amount <= total * MAX_TAX_SHARE
+def plausible_tax(amount: Decimal, text: str, total: Decimal, total_text: str) -> bool:
+    if not 0 <= amount <= total * MAX_TAX_SHARE:
+        return False
+    return bool(_CENTS.search(text)) or not _CENTS.search(total_text)
 
 
-def tax_under_total(tax: list[Candidate], total: Decimal) -> Candidate | None:
+def tax_under_total(tax: list[Candidate], total: Decimal, total_text: str) -> Candidate | None:
     """The best tax candidate that is a plausible part of the total. Tax words inside the
     total's label find the total's own amount ("Total Sales (Inclusive GST) RM 2.50"; 25 of
     86 receipts' taxes equalled their total), or the amount before tax beside it."""
-    return next((c for c in tax if plausible_tax(_amount(c), total)), None)
+    return next((c for c in tax if plausible_tax(_amount(c), c.value.text, total, total_text)), None)
 
 
 # Receipts: what the customer handed over and got back. Tendered − change = the total paid.
