@@ -3,7 +3,8 @@
 A page scanned a degree or two askew puts one printed row's words at different heights
 (1 degree is 17 px over 1,000 px, more than a line of small print), so the layout's lines and
 the rules' "same row" / "below" tests mix rows. OCR measures the skew (PP-OCR's text boxes
-are rotated rectangles; `docproc.ocr.rapid.line_skew`); every word box then moves up or down
+are rotated rectangles, `docproc.ocr.rapid.line_skew`; other engines' lines of axis-aligned
+word boxes, `words_skew`); every word box then moves up or down
 by the line's drift at its centre, a shear that for a few degrees is the rotation's vertical
 part and keeps the boxes' sizes. The page keeps the angle (`Page.skew`), so the boxes in the
 result are mapped back to the image the user has.
@@ -22,6 +23,38 @@ from docproc.document import BBox, Word
 MIN_SKEW = 0.3
 # Beyond this the page is turned, not skewed: no straightening (the shear would distort it).
 MAX_SKEW = 15.0
+
+
+# Lines a skew estimate from words counts: several words spanning a long stretch of the row.
+LINE_MIN_WORDS = 3
+LINE_MIN_ASPECT = 6.0
+MIN_LINES = 5
+
+
+def words_skew(words: Iterable[Word], width: float, height: float) -> float | None:
+    """Degrees the rows lean (+: falling to the right), from engines that give axis-aligned
+    word boxes grouped into lines (`Word.segment`, as Tesseract's): the median over long lines
+    of the least-squares slope of their words' centres. None: too few long lines to tell."""
+    lines: dict[int, list[tuple[float, float, float]]] = {}
+    for w in words:
+        if w.segment is not None:
+            x0, y0, x1, y1 = w.bbox
+            lines.setdefault(w.segment, []).append(((x0 + x1) / 2 * width, (y0 + y1) / 2 * height,
+                                                    (y1 - y0) * height))
+    angles = []
+    for pts in lines.values():
+        if len(pts) < LINE_MIN_WORDS:
+            continue
+        xs = [p[0] for p in pts]
+        span, tall = max(xs) - min(xs), sorted(p[2] for p in pts)[len(pts) // 2]
+        if tall <= 0 or span < LINE_MIN_ASPECT * tall:
+            continue
+        mx, my = sum(xs) / len(xs), sum(p[1] for p in pts) / len(pts)
+        slope = sum((x - mx) * (p[1] - my) for x, p in zip(xs, pts)) / sum((x - mx) ** 2 for x in xs)
+        angles.append(math.degrees(math.atan(slope)))
+    if len(angles) < MIN_LINES:
+        return None
+    return sorted(angles)[len(angles) // 2]
 
 
 def worth_straightening(skew: float | None) -> bool:

@@ -65,6 +65,22 @@ def test_ocr_measures_the_skew_and_straightens_the_rows():
     assert drift > 0.6 * line
 
 
+def test_tesseract_pages_are_straightened_from_their_lines():
+    """Tesseract gives axis-aligned word boxes grouped in lines: the skew comes from the slope
+    of each long line's words."""
+    img = Image.new("L", SIZE, 255)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 26)
+    for i in range(8):
+        draw.text((LEFT, TOP + i * STEP), f"Line {i + 1} delivers parcels to the north depot at 8:30 sharp", fill=0, font=font)
+    read = ocr_page(img.rotate(2.0, resample=Image.BICUBIC, fillcolor=255).convert("RGB"),
+                    OcrOptions(kind="tesseract"), Limits())
+    assert read.skew == pytest.approx(-2.0, abs=0.5)
+    line = STEP / SIZE[1]
+    assert abs(_row_of(read.words, "Line") - _row_of(read.words, "sharp")) < 0.25 * line
+    assert math.tan(math.radians(2.0)) * 900 / SIZE[1] > 0.45 * line  # what it was before
+
+
 def test_a_straight_page_is_left_alone():
     image, _ = _skewed_page(angle=0.0)
     read = ocr_page(image, OcrOptions(), Limits())

@@ -76,6 +76,7 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
         result.timings["engine"] = round(time.perf_counter() - t0, 4)
         if options.selection_marks:
             _add_selection_marks(image, result)
+        _straighten(result, deskew.words_skew(result.words, image.width, image.height), image)
         result.script = dominant_script(result.words)
         return result
 
@@ -104,11 +105,16 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
             result.warnings.append(f"unread_text_boxes: {len(read.suspects)}")
     if options.selection_marks:
         _add_selection_marks(image, result)
-    if deskew.worth_straightening(read.skew):
-        result.skew = round(read.skew, 2)  # what Page.skew keeps, to map the boxes back
-        result.words = deskew.straighten_words(result.words, result.skew, image.width / image.height)
+    _straighten(result, read.skew, image)
     result.script = dominant_script(result.words)
     return result
+
+
+def _straighten(result: OcrPageResult, skew: float | None, image: Image.Image) -> None:
+    """Level a skewed scan's rows (docproc.deskew); the page keeps the angle to map boxes back."""
+    if deskew.worth_straightening(skew):
+        result.skew = round(skew, 2)
+        result.words = deskew.straighten_words(result.words, result.skew, image.width / image.height)
 
 
 def _add_selection_marks(image: Image.Image, result: OcrPageResult) -> None:
