@@ -3,8 +3,8 @@
 A page scanned a degree or two askew puts one printed row's words at different heights
 (1 degree is 17 px over 1,000 px, more than a line of small print), so the layout's lines and
 the rules' "same row" / "below" tests mix rows. OCR measures the skew (PP-OCR's text boxes
-are rotated rectangles, `docproc.ocr.rapid.line_skew`; other engines' lines of axis-aligned
-word boxes, `words_skew`); every word box then moves up or down
+are rotated rectangles, `boxes_skew`; other engines' lines of axis-aligned word boxes,
+`words_skew`); every word box then moves up or down
 by the line's drift at its centre, a shear that for a few degrees is the rotation's vertical
 part and keeps the boxes' sizes. The page keeps the angle (`Page.skew`), so the boxes in the
 result are mapped back to the image the user has.
@@ -13,6 +13,7 @@ result are mapped back to the image the user has.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Iterable
 
 from pydantic import BaseModel
@@ -25,10 +26,26 @@ MIN_SKEW = 0.3
 MAX_SKEW = 15.0
 
 
-# Lines a skew estimate from words counts: several words spanning a long stretch of the row.
+# Enough long lines on a page to tell its skew.
+MIN_LINES = 5
+# A rotated text box counts when it is a long line (its angle is then measured well).
+BOX_MIN_ASPECT = 4.0
+# A line of axis-aligned words counts when several words span a long stretch of the row.
 LINE_MIN_WORDS = 3
 LINE_MIN_ASPECT = 6.0
-MIN_LINES = 5
+
+
+def boxes_skew(quads) -> float | None:
+    """Degrees the rows lean (+: falling to the right), from rotated text boxes (PP-OCR's
+    detector): the median angle of the long boxes' top edges. None: too few long lines."""
+    angles = []
+    for q in quads:
+        dx, dy = float(q[1][0] - q[0][0]), float(q[1][1] - q[0][1])
+        width = math.hypot(dx, dy)
+        height = math.hypot(float(q[2][0] - q[1][0]), float(q[2][1] - q[1][1]))
+        if height > 0 and width >= BOX_MIN_ASPECT * height and dx > 0:
+            angles.append(math.degrees(math.atan2(dy, dx)))
+    return _median(angles)
 
 
 def words_skew(words: Iterable[Word], width: float, height: float) -> float | None:
@@ -52,9 +69,13 @@ def words_skew(words: Iterable[Word], width: float, height: float) -> float | No
         mx, my = sum(xs) / len(xs), sum(p[1] for p in pts) / len(pts)
         slope = sum((x - mx) * (p[1] - my) for x, p in zip(xs, pts)) / sum((x - mx) ** 2 for x in xs)
         angles.append(math.degrees(math.atan(slope)))
+    return _median(angles)
+
+
+def _median(angles: list[float]) -> float | None:
     if len(angles) < MIN_LINES:
         return None
-    return sorted(angles)[len(angles) // 2]
+    return float(statistics.median(angles))
 
 
 def worth_straightening(skew: float | None) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from docproc.deskew import boxes_skew
 from docproc.document import Word
 from docproc.errors import DocprocError
 from docproc.ocr.base import relative_bbox, to_rgb
@@ -177,7 +178,7 @@ class RapidOcrEngine:
         if det.boxes is None or rec.txts is None or len(det.boxes) == 0:
             return out
         boxes = map_boxes_to_original(det.boxes, op_record, height, width)
-        out.skew = line_skew(boxes)
+        out.skew = boxes_skew(boxes)
         pre = op_record["preprocess"]
         crops = map_img_to_original(crops, pre["ratio_h"], pre["ratio_w"])
 
@@ -286,27 +287,6 @@ def _warm_image() -> Image.Image:
     draw.text((12, 10), "TOTAL 12.50", fill="black", font=font)
     draw.text((12, 52), "Date 01/02/2024", fill="black", font=font)
     return image
-
-
-# A text box counts for the page's skew only when it is a long line (its angle is then
-# measured well) and the page has enough of them.
-SKEW_MIN_ASPECT = 4.0
-SKEW_MIN_LINES = 5
-
-
-def line_skew(quads) -> float | None:
-    """The median angle of the page's long text boxes' top edges, in degrees (image y grows
-    down, so a line falling to the right has a positive angle)."""
-    angles = []
-    for q in quads:
-        dx, dy = float(q[1][0] - q[0][0]), float(q[1][1] - q[0][1])
-        width = (dx * dx + dy * dy) ** 0.5
-        height = float(np.linalg.norm(q[2] - q[1]))
-        if height > 0 and width >= SKEW_MIN_ASPECT * height and dx > 0:
-            angles.append(np.degrees(np.arctan2(dy, dx)))
-    if len(angles) < SKEW_MIN_LINES:
-        return None
-    return float(np.median(angles))
 
 
 def _even_split(text: str, score: float, quad: np.ndarray) -> list[tuple]:
