@@ -212,3 +212,19 @@ def test_a_label_and_its_answer_in_the_other_case_printed_as_one_box_are_split()
     for text in ("Purchase Order Form", "Canal Partners Media LLC", "INVOICE Property", "No. OF CARTONS"):
         cells = page_cells(document(page(1, [(0.10, 0.20, text)])))
         assert [c.text for c in cells] == [text]
+
+
+def test_a_boxs_remembered_right_neighbour_is_the_one_found_afresh():
+    from docproc.readers.rules import forms
+
+    p = page(1, [(0.1, 0.10, "Brand:"), (0.3, 0.10, "BELAIR"), (0.5, 0.10, "Date:"), (0.6, 0.10, "6/21/90"),
+                 (0.1, 0.13, "Suggested Solution(s):"), (0.45, 0.125, "Drop the spec"), (0.45, 0.137, "altogether"),
+                 (0.1, 0.20, "Remarks")])
+    cells = forms.cells_by_page(document(p))[0]
+    fresh = [forms._find_right_neighbour(cells, c) for c in cells]
+    assert [forms._right_neighbour(cells, c) for c in cells] == fresh  # first asked: found and kept
+    assert [forms._right_neighbour(cells, c) for c in cells] == fresh  # asked again: the kept answer
+    assert fresh[0] is not None and fresh[0].text == "BELAIR" and fresh[-1] is None
+    # A box that is not one of the page's (a label joined from two lines) is looked up afresh.
+    joined = forms.Cell(1, "Brand: BELAIR", (0.1, 0.1, 0.4, 0.115), 1.0)
+    assert not cells.is_member(joined) and forms._right_neighbour(cells, joined).text == "Date:"
