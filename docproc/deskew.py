@@ -112,6 +112,11 @@ def restore_bbox(bbox: BBox, skew: float, aspect: float) -> BBox:
     return (x0, _clamp(y0 + min(left, right)), x1, _clamp(y1 + max(left, right)))
 
 
+def restore_point(x: float, y: float, skew: float, aspect: float) -> float:
+    """Where a point of the straightened frame at (x, y) lies on the image: its y there."""
+    return _clamp(y + _slope(skew, aspect) * (x - 0.5))
+
+
 def restore_boxes(model: BaseModel, pages: dict[int, tuple[float, float]]) -> None:
     """Map, in place, every box of a result object (fields, key-value pairs, line items, at
     any depth) back to its page image; `pages` gives each skewed page's (skew, aspect)."""

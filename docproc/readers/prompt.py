@@ -14,6 +14,7 @@ from typing import Callable
 
 from rapidfuzz import fuzz
 
+from docproc import deskew
 from docproc.document import Document, Page
 from docproc.schemas import FieldSpec
 
@@ -76,12 +77,17 @@ def reading_order_lines(page: Page) -> list[tuple[str, tuple[float, float, float
 
 
 def layout_text(page: Page, budget_tokens: int, count_tokens: Callable[[str], int] | None = None) -> tuple[str, bool]:
-    """The page's lines as `text x|y` (quantised top-left) within `budget_tokens`; (text, truncated)."""
+    """The page's lines as `text x|y` (quantised top-left, where the page image shows it) within
+    `budget_tokens`; (text, truncated)."""
     count = count_tokens or (lambda s: math.ceil(len(s) / CHARS_PER_TOKEN))
+    # A skewed scan's boxes were straightened for reading (docproc.deskew), but the model sees
+    # the image as sent: each line's corner goes back to where the image shows it.
+    skewed = bool(page.skew) and page.height > 0  # (set only when the words were straightened)
     out: list[str] = []
     used = 0
     for text, box in reading_order_lines(page):
-        line = f"{text} {quantise(box[0]):02d}|{quantise(box[1]):02d}"
+        top = deskew.restore_point(box[0], box[1], page.skew, page.width / page.height) if skewed else box[1]
+        line = f"{text} {quantise(box[0]):02d}|{quantise(top):02d}"
         cost = count(line) + 1
         if used + cost > budget_tokens:
             return "\n".join(out), True

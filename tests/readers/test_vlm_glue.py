@@ -58,6 +58,20 @@ def test_prompt_has_fields_types_and_quantised_layout_in_reading_order():
     assert not q.truncated
 
 
+def test_prompt_positions_on_a_skewed_scan_are_where_the_image_shows_the_lines():
+    page = make_page(1, [(0.1, 0.055, "ACME Supplies GmbH"), (0.8, 0.805, "Total due EUR 53,55")])
+    page.width, page.height = 1000.0, 1400.0
+    level, _ = prompt.layout_text(page, budget_tokens=500)
+    # The same lines on a scan that fell 6 degrees to the right, after straightening: their
+    # boxes are level, the image's rows are not (tan 6 deg x 1000/1400 = 0.075 of the page's
+    # height per page width, from its centre).
+    page.skew = 6.0
+    skewed, _ = prompt.layout_text(page, budget_tokens=500)
+    assert "Total due EUR 53,55 80|80" in level and "ACME Supplies GmbH 10|05" in level
+    assert "Total due EUR 53,55 80|82" in skewed  # right of centre: lower on the image
+    assert "ACME Supplies GmbH 10|02" in skewed  # left of centre: higher
+
+
 def test_prompt_respects_token_budget():
     page = make_page(1, [(0.1, i / 100, f"line number {i} with some words") for i in range(90)])
     text, cut = prompt.layout_text(page, budget_tokens=50)
