@@ -384,8 +384,9 @@ class PageCells(list):
         super().__init__(cells)
         self._order = sorted(range(len(self)), key=lambda i: self[i].bbox[1])
         self._tops = [self[i].bbox[1] for i in self._order]
-        self._members = {id(c) for c in self}
-        self._rows: dict[int, list[Cell]] | None = None
+        self._index = {id(c): i for i, c in enumerate(self)}
+        self._rows: dict[int, list[Cell]] = {}  # by box index, built when first asked for
+        self._row_spans: tuple[list[int], list[int]] | None = None  # see _all_rows
         self.heading_rows: dict[int, bool] = {}  # see _heading_row
         # Each box's right neighbour (see _right_neighbour): geometry only, asked for again and
         # again while pairing (155,863 times over the 186 ad-buy documents' 471 pages).
@@ -400,17 +401,23 @@ class PageCells(list):
     def is_member(self, a: Cell) -> bool:
         """`a` is one of these boxes (what is cached per box is cached for members only: they
         live as long as the list, so their ids are not reused)."""
-        return id(a) in self._members
+        return id(a) in self._index
 
     def row(self, a: Cell) -> list[Cell]:
         """The boxes that share `a`'s row (`a` itself included when it is one), in list order."""
-        if id(a) not in self._members:
+        i = self._index.get(id(a))
+        if i is None:
             return self._row_of(a)
-        if self._rows is None:
-            self._rows = self._all_rows() if len(self) <= ROW_MATRIX_MAX else {}
-        hit = self._rows.get(id(a))
+        hit = self._rows.get(i)
         if hit is None:
-            hit = self._rows[id(a)] = self._row_of(a)
+            if self._row_spans is None and len(self) <= ROW_MATRIX_MAX:
+                self._row_spans = self._all_rows()
+            if self._row_spans is not None:
+                bounds, cols = self._row_spans
+                hit = [self[j] for j in cols[bounds[i]:bounds[i + 1]]]
+            else:
+                hit = self._row_of(a)
+            self._rows[i] = hit
         return hit
 
     def _row_of(self, a: Cell) -> list[Cell]:
@@ -419,15 +426,15 @@ class PageCells(list):
         same = (overlap >= 0.5 * np.minimum(a.height, self._heights)) & (self._pages == a.page)
         return [self[int(i)] for i in np.flatnonzero(same)]
 
-    def _all_rows(self) -> dict[int, list[Cell]]:
-        """Every box's row at once: pairing asks for the row of nearly every box of the page."""
+    def _all_rows(self) -> tuple[list[int], list[int]]:
+        """Every box's row at once, as (bounds, columns): box i's row is the boxes
+        columns[bounds[i]:bounds[i + 1]]. Pairing asks for the row of most boxes of the page."""
         y0, y1, h = self._y0, self._y1, self._heights
         overlap = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
         same = (overlap >= 0.5 * np.minimum(h[:, None], h[None, :])) & (self._pages[:, None] == self._pages[None, :])
         r, c = np.nonzero(same)
         bounds = np.searchsorted(r, np.arange(len(self) + 1)).tolist()
-        cols = c.tolist()
-        return {id(self[i]): [self[j] for j in cols[bounds[i]:bounds[i + 1]]] for i in range(len(self))}
+        return bounds, c.tolist()
 
 
     def tops_between(self, lo: float, hi: float) -> list[Cell]:
