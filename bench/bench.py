@@ -222,12 +222,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--ocr-runtime", default="onnxruntime", choices=["onnxruntime", "openvino"],
                         help="PP-OCR runtime (openvino: the optional extra)")
+    parser.add_argument("--ocr-precision", default="auto", choices=["auto", "native", "f32"],
+                        help="PP-OCR precision on OpenVINO (see docproc.ocr.rapid.NATIVE_PRECISION)")
     parser.add_argument("--layout", default="auto", choices=["auto", "picodet", "geometry", "none"],
                         help="layout of OCR'd pages (geometry: no layout model, as born-digital pages)")
     args = parser.parse_args()
 
     def options_for(name: str) -> PipelineOptions:
-        return PipelineOptions(schema=SCHEMAS.get(name), ocr=OcrOptions(runtime=args.ocr_runtime),
+        return PipelineOptions(schema=SCHEMAS.get(name), ocr=OcrOptions(runtime=args.ocr_runtime, precision=args.ocr_precision),
                                layout=LayoutOptions(kind=args.layout))
 
     sets = [s for s in args.sets.split(",") if s]

@@ -106,9 +106,10 @@ def extract(
     dpi: int = typer.Option(200, help="Render resolution for scanned pages and OCR."),
     ocr: str = typer.Option("rapidocr", help="OCR engine: rapidocr, tesseract, paddleocr."),
     ocr_runtime: str = typer.Option("onnxruntime", "--ocr-runtime", help="PP-OCR runtime: onnxruntime, openvino (extra; "
-                                    "faster, bf16 on CPUs that have it, ~1 point lower receipt F1)."),
-    ocr_precision: str = typer.Option("auto", "--ocr-precision", help="PP-OCR precision on OpenVINO: auto (bf16 where "
-                                      "the CPU has it), f32 (the text ONNX Runtime reads)."),
+                                    "faster where the CPU has bf16)."),
+    ocr_precision: str = typer.Option("auto", "--ocr-precision", help="PP-OCR precision on OpenVINO: auto (the "
+                                      "recognizer in bf16 where the CPU has it, detection in f32), native (every model "
+                                      "in bf16: faster, ~1 point lower receipt F1), f32 (the text ONNX Runtime reads)."),
     layout: str = typer.Option("auto", help="Layout: auto, picodet, geometry, none."),
     text_layer: str = typer.Option("auto", "--text-layer", help="PDF text layer: auto, never, always."),
     reader: str = typer.Option("rules", help="Field reader: rules, vlm, hybrid, endpoint."),

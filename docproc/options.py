@@ -48,12 +48,13 @@ class OcrOptions(_Opts):
     # Local model directory for the `paddleocr` engine (inference.onnx + inference.yml per model).
     paddle_model_dir: str | None = None
     threads: int = 0  # inference threads per model call; 0 = auto: 1 in a pool worker process, else one per core
-    # PP-OCR's inference runtime. openvino (extra `openvino`) runs the CPU's fastest native
-    # precision: bf16 on CPUs with AVX512-BF16 or AMX, OCR 1.3-1.6x faster than ONNX Runtime there
-    # but about 1 point of receipt F1 lower (README "Performance"); precision=f32 reads what
-    # ONNX Runtime reads.
+    # PP-OCR's inference runtime. openvino (extra `openvino`) can run the CPU's fastest native
+    # precision, bf16 on CPUs with AVX512-BF16 or AMX: precision=auto runs the recognizer so (its
+    # time -29 %, about 1 crop in 100 read differently) and detection in f32; native runs every
+    # model so (faster still, about 1 point of receipt F1 lower); f32 reads what ONNX Runtime
+    # reads (README "Performance"; docproc.ocr.rapid.NATIVE_PRECISION).
     runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"
-    precision: Literal["auto", "f32"] = "auto"
+    precision: Literal["auto", "native", "f32"] = "auto"
     # Ticked check boxes found in the page image become words "☑" (docproc.ocr.marks).
     selection_marks: bool = True
 

@@ -225,6 +225,20 @@ def test_openvino_f32_reads_what_onnxruntime_reads():
     assert str(compiled.get_compiled_model().get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
 
 
+def test_openvino_auto_precision_keeps_detection_in_f32():
+    """auto: only the recognizer runs in the CPU's native precision (what `native` gives every
+    model: bf16 where the CPU has it, else f32); detection and the angle classifier in f32."""
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+
+    def hint(model) -> str:
+        return str(model.session.session.get_compiled_model().get_property("INFERENCE_PRECISION_HINT"))
+
+    auto = get_engine(OcrOptions(runtime="openvino"))._ocr
+    native = get_engine(OcrOptions(runtime="openvino", precision="native"))._ocr
+    assert hint(auto.text_det) == hint(auto.text_cls) == "<Type: 'float32'>"
+    assert hint(auto.text_rec) == hint(native.text_rec) == hint(native.text_det)
+
+
 def test_openvino_default_precision_reads_the_scan_like_f32():
     """OpenVINO's own precision (bf16 where the CPU has it) may change a borderline glyph, not
     the page."""

@@ -35,6 +35,14 @@ REC_BATCH = 6
 # PaddleOCR pads every crop to at least this width (a 6.7:1 line); narrower loses accuracy.
 REC_MIN_WIDTH = 320
 MIN_TEXT_SCORE = 0.5
+# OpenVINO precision -> the models run in the CPU's native precision (bf16 where it has
+# AVX512-BF16 or AMX), the others in f32. bf16 detection moves box edges, which changes what
+# the recognizer reads of many boxes; bf16 recognition flips about 1 crop in 100 (the crops of
+# 12 receipts: 6 of 653; "1231.00" -> "12:31.00") and is the bigger saving (recognizer 0.83 ->
+# 0.59 s/page). Receipts' soft/exact F1 (document caches, README "Performance"): every model
+# native 0.933/0.840 -> 0.923/0.833 (an earlier session); the recognizer only 0.936/0.843 ->
+# 0.933/0.840, with FUNSD and CMS-1500 as in f32.
+NATIVE_PRECISION = {"auto": {"rec"}, "native": {"det", "cls", "rec"}, "f32": set()}
 # Text boxes the angle classifier looks at to tell an upside-down page (see _flipped_share).
 CLS_SAMPLE = 24
 
@@ -135,17 +143,17 @@ class RapidOcrEngine:
         receipts and hit its address-space cap. OpenVINO also pins its threads to cores, so two
         one-thread pool workers shared one core (20 receipts, 2 workers: 39.3 s, 25.2 s
         unpinned). Precision: OpenVINO's default is the CPU's fastest (bf16 where it has it);
-        f32 on request."""
+        see NATIVE_PRECISION for which models get it."""
         from openvino import Core
 
-        config = {"CPU_RUNTIME_CACHE_CAPACITY": "0", "ENABLE_CPU_PINNING": False}
-        if precision == "f32":
-            config["INFERENCE_PRECISION_HINT"] = "f32"
-        if threads > 0:
-            config["INFERENCE_NUM_THREADS"] = threads
         core = Core()
         _return_large_blocks()
-        for model in (self._ocr.text_det, self._ocr.text_cls, self._ocr.text_rec):
+        for step, model in (("det", self._ocr.text_det), ("cls", self._ocr.text_cls), ("rec", self._ocr.text_rec)):
+            config = {"CPU_RUNTIME_CACHE_CAPACITY": "0", "ENABLE_CPU_PINNING": False}
+            if step not in NATIVE_PRECISION[precision]:
+                config["INFERENCE_PRECISION_HINT"] = "f32"
+            if threads > 0:
+                config["INFERENCE_NUM_THREADS"] = threads
             session = model.session
             session.session = core.compile_model(session.model, "CPU", config).create_infer_request()
 
