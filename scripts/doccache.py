@@ -25,15 +25,15 @@ from docproc import pipeline, readers  # noqa: E402
 from docproc.batch import write_result  # noqa: E402
 from docproc.document import Document, ErrorRecord  # noqa: E402
 from docproc.errors import DocprocError  # noqa: E402
-from docproc.options import PipelineOptions  # noqa: E402
+from docproc.options import OcrOptions, PipelineOptions  # noqa: E402
 
 
 def _manifest(dataset: Path) -> list[dict]:
     return [json.loads(l) for l in (dataset / "manifest.jsonl").read_text().splitlines() if l.strip()]
 
 
-def _build_one(path: str, out: str) -> str:
-    options = PipelineOptions()
+def _build_one(path: str, out: str, runtime: str) -> str:
+    options = PipelineOptions(ocr=OcrOptions(runtime=runtime))
     try:
         source = pipeline.open_source(path, options)
         doc = Document(source=source, pages=pipeline.process_pages(source, options))
@@ -44,12 +44,12 @@ def _build_one(path: str, out: str) -> str:
         return exc.code
 
 
-def build(dataset: Path, cache: Path, workers: int) -> None:
+def build(dataset: Path, cache: Path, workers: int, runtime: str) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     todo = [(str(dataset / l["file"]), str(cache / f"{Path(l['file']).stem}.json")) for l in _manifest(dataset)]
     todo = [t for t in todo if not Path(t[1]).exists()]
     with ProcessPool(max_workers=workers) as pool:
-        futures = [pool.schedule(_build_one, args=t, timeout=600) for t in todo]
+        futures = [pool.schedule(_build_one, args=(*t, runtime), timeout=600) for t in todo]
         for (path, _), fut in zip(todo, futures):
             try:
                 status = fut.result()
@@ -89,6 +89,7 @@ def main() -> None:
     b.add_argument("dataset", type=Path)
     b.add_argument("cache", type=Path)
     b.add_argument("--workers", type=int, default=2)
+    b.add_argument("--ocr-runtime", default="auto", choices=["auto", "onnxruntime", "openvino"])
     r = sub.add_parser("read")
     r.add_argument("dataset", type=Path)
     r.add_argument("cache", type=Path)
@@ -98,7 +99,7 @@ def main() -> None:
     r.add_argument("--semantic-labels", action="store_true")
     args = parser.parse_args()
     if args.cmd == "build":
-        build(args.dataset, args.cache, args.workers)
+        build(args.dataset, args.cache, args.workers, args.ocr_runtime)
     else:
         read(args.dataset, args.cache, args.out, args.schema, args.reader, args.semantic_labels)
 

@@ -204,3 +204,17 @@ def test_a_bare_count_under_the_tax_heading_is_not_the_tax():
     ])
     assert f["total"].normalized == "9.90"
     assert f["tax"] is None
+
+
+def test_a_count_after_a_total_label_is_no_amount():
+    """"Total Items 1.00" counts items; the amount is on another total row (here with a
+    misread "6%" under one, whose "68" would otherwise be the largest total candidate)."""
+    f = _read([
+        (0.20, 0.05, "KEDAI RUNCIT MAJU"),
+        (0.05, 0.40, "Total Items 1.00"),
+        (0.05, 0.42, "Total Qty = 1.00"),
+        (0.30, 0.48, "Total Excl.6% GST RM"), (0.75, 0.48, "15.00"),
+        (0.30, 0.50, "GST 68"), (0.75, 0.50, "0.00"),
+        (0.30, 0.52, "Total Incl.6% GST RM"), (0.75, 0.52, "15.00"),
+    ])
+    assert f["total"].normalized == "15.00"

@@ -104,6 +104,9 @@ def _in_prose(hit: LabelHit) -> bool:
 # "Alt Order #", "Previous Balance": a qualifier before a label names another number than the field's.
 _QUALIFIED = re.compile(r"\b(?:alt|alternate|alternative|other|old|previous|prior|former)\W*$", re.IGNORECASE)
 QUALIFIED = 0.8
+# "Total Items 3", "Total Qty: 2": a count word after a money label names a count, not an amount.
+_COUNTED = re.compile(r"^\W*(?:items?|qty|quantity|pcs|units?)\b", re.IGNORECASE)
+COUNTED = 0.8
 
 
 @lru_cache(maxsize=4)  # every field of a document searches the same lines
@@ -160,5 +163,7 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
             score = best.score * _specificity(best.label, n) * (PROSE if _in_prose(best) else 1.0)
             if _QUALIFIED.search(line.text[:best.start]) and not _QUALIFIED.search(best.label):
                 score *= QUALIFIED
+            if spec.value_type == "money" and _COUNTED.search(line.text[best.end:]):
+                score *= COUNTED
             hits.append(replace(best, score=round(score, 4)))
     return sorted(hits, key=lambda h: -h.score)
