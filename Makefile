@@ -5,10 +5,9 @@
 setup:
 	bash scripts/setup.sh
 
-# Everything the test suite exercises: the VLM reader (CPU torch 2.13.0), semantic labels, cluster mode, the API,
-# the OpenVINO OCR runtime.
+# Everything the test suite exercises: the VLM reader (CPU torch 2.13.0), semantic labels, cluster mode, the API.
 setup-all:
-	DOCPROC_EXTRAS=dev,vlm,semantic,cluster,openvino bash scripts/setup.sh
+	DOCPROC_EXTRAS=dev,vlm,semantic,cluster bash scripts/setup.sh
 
 # The demo: the invoices in samples/docs (born-digital PDFs and their degraded scans), extracted
 # in-process, then scored against their own ground truth.

@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from docproc import pipeline  # noqa: E402
 from docproc.batch import write_result  # noqa: E402
+from docproc.ocr.rapid import resolve_runtime  # noqa: E402
 from docproc.options import LayoutOptions, OcrOptions, PipelineOptions  # noqa: E402
 
 SHARED_EVAL = REPO.parent / "shared" / "eval"
@@ -220,8 +221,8 @@ def main() -> None:
     parser.add_argument("--batch-workers", type=int, default=2,
                         help="also time a folder run with this many worker processes (0: skip)")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--ocr-runtime", default="onnxruntime", choices=["onnxruntime", "openvino"],
-                        help="PP-OCR runtime (openvino: the optional extra)")
+    parser.add_argument("--ocr-runtime", default="auto", choices=["auto", "onnxruntime", "openvino-det", "openvino"],
+                        help="PP-OCR runtime (auto: openvino-det on CPUs with AVX-512, else onnxruntime)")
     parser.add_argument("--ocr-precision", default="auto", choices=["auto", "native", "f32"],
                         help="PP-OCR precision on OpenVINO (see docproc.ocr.rapid.NATIVE_PRECISION)")
     parser.add_argument("--layout", default="auto", choices=["auto", "picodet", "geometry", "none"],
@@ -243,6 +244,8 @@ def main() -> None:
         options = options_for(name)
         pipeline.warm_up(options)
         row = bench_set(name + (" (digital)" if digital_only else ""), files, options)
+        if name in SCANNED:  # what `auto` stood for on this CPU
+            row["ocr_runtime"] = resolve_runtime(args.ocr_runtime)
         if name in SCANNED:
             tess = bench_tesseract(files)
             if tess:
@@ -277,6 +280,7 @@ def main() -> None:
         stages = " ".join(f"{k}={v}" for k, v in r["stage_s_per_page"].items())
         extra = (f"  tesseract={r['tesseract_s_per_page']} ratio={r['ratio_to_tesseract']} "
                  f"cpu_ratio={r['cpu_ratio_to_tesseract']}" if "ratio_to_tesseract" in r else "")
+        extra += f"  ocr_runtime={r['ocr_runtime']}" if "ocr_runtime" in r else ""
         print(f"{r['set']:28} {r['documents']:5d} {r['pages']:5d} {r['median_s_per_page']!s:>11} "
               f"{r['pages_per_s']!s:>8} {r['cpu_s_per_page'] + r['child_cpu_s_per_page']:8.3f} "
               f"{r['peak_rss_mb']:8d}  {stages}{extra}")

@@ -43,7 +43,7 @@ def build_options(
     vlm_device: str = "auto",
     vlm_batch_size: int = 8,
     vlm_static_cache: bool = False,
-    ocr_runtime: str = "onnxruntime",
+    ocr_runtime: str = "auto",
     ocr_precision: str = "auto",
     semantic_labels: bool = False,
     label_encoder: str | None = None,
@@ -105,8 +105,9 @@ def extract(
     workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per core; 0 = in-process)."),
     dpi: int = typer.Option(200, help="Render resolution for scanned pages and OCR."),
     ocr: str = typer.Option("rapidocr", help="OCR engine: rapidocr, tesseract, paddleocr."),
-    ocr_runtime: str = typer.Option("onnxruntime", "--ocr-runtime", help="PP-OCR runtime: onnxruntime, openvino (extra; "
-                                    "faster where the CPU has bf16)."),
+    ocr_runtime: str = typer.Option("auto", "--ocr-runtime", help="PP-OCR runtime: auto (openvino-det on CPUs "
+                                    "with AVX-512, else onnxruntime), onnxruntime, openvino-det (detection on OpenVINO, "
+                                    "same text), openvino (every model; see --ocr-precision)."),
     ocr_precision: str = typer.Option("auto", "--ocr-precision", help="PP-OCR precision on OpenVINO: auto (the "
                                       "recognizer in bf16 where the CPU has it, detection in f32), native (every model "
                                       "in bf16: faster, ~1 point lower receipt F1), f32 (the text ONNX Runtime reads)."),

@@ -48,13 +48,20 @@ class OcrOptions(_Opts):
     # Local model directory for the `paddleocr` engine (inference.onnx + inference.yml per model).
     paddle_model_dir: str | None = None
     threads: int = 0  # inference threads per model call; 0 = auto: 1 in a pool worker process, else one per core
-    # PP-OCR's inference runtime. openvino (extra `openvino`) can run the CPU's fastest native
-    # precision, bf16 on CPUs with AVX512-BF16 or AMX: precision=auto runs the recognizer so (its
-    # time -29 %, about 1 crop in 100 read differently) and detection in f32; native runs every
-    # model so (faster still, about 1 point of receipt F1 lower); f32 reads what ONNX Runtime
-    # reads (README "Performance"; docproc.ocr.rapid.NATIVE_PRECISION).
-    runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"
+    # PP-OCR's inference runtime. auto: openvino-det on CPUs with AVX-512 (where OpenVINO's
+    # detector is 2.5-3x faster), else onnxruntime (docproc.ocr.rapid.resolve_runtime).
+    # openvino-det: the detector and angle classifier on OpenVINO in f32 (the same boxes and text
+    # as ONNX Runtime), the recognizer on ONNX Runtime; openvino: every model on OpenVINO, where
+    # precision=auto runs the recognizer in the CPU's native precision (bf16 where it has
+    # AVX512-BF16 or AMX: its time -30 to -40 %, about 1 crop in 100 read differently, about 1
+    # field in 400 of the dev sets lost or won) and the others in f32; native runs every model so
+    # (about 1 point of receipt F1 lower); f32 reads what ONNX Runtime reads (README
+    # "Performance"; docproc.ocr.rapid.NATIVE_PRECISION).
+    runtime: Literal["auto", "onnxruntime", "openvino-det", "openvino"] = "auto"
     precision: Literal["auto", "native", "f32"] = "auto"
+    # Detector inputs above this many megapixels go to ONNX Runtime: OpenVINO keeps buffers for
+    # the largest input it has seen (a letter page at 200 dpi is 3.7; receipts' median 1.6).
+    openvino_det_max_mpixels: float = 2.0
     # Ticked check boxes found in the page image become words "☑" (docproc.ocr.marks).
     selection_marks: bool = True
 

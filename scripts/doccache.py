@@ -89,7 +89,7 @@ def main() -> None:
     b.add_argument("dataset", type=Path)
     b.add_argument("cache", type=Path)
     b.add_argument("--workers", type=int, default=2)
-    b.add_argument("--ocr-runtime", default="auto", choices=["auto", "onnxruntime", "openvino"])
+    b.add_argument("--ocr-runtime", default="auto", choices=["auto", "onnxruntime", "openvino-det", "openvino"])
     r = sub.add_parser("read")
     r.add_argument("dataset", type=Path)
     r.add_argument("cache", type=Path)

@@ -191,11 +191,71 @@ def _words(image, **options):
     return ocr_page(image, OcrOptions(**options), Limits()).words
 
 
-NO_OPENVINO = "the openvino extra is not installed (make setup-all installs it)"
+NO_OPENVINO = "openvino is not installed (a dependency: make setup installs it)"
 
 
-def test_default_runtime_is_onnxruntime():
-    assert get_engine(OcrOptions()).runtime == "onnxruntime"
+def _on_openvino(session) -> bool:
+    from openvino import InferRequest
+
+    return isinstance(getattr(session, "session", None), InferRequest)
+
+
+def test_default_runtime_puts_detection_on_openvino_only_on_avx512_cpus():
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+    from docproc.ocr.rapid import _DetectorBySize
+
+    avx512 = " avx512f" in Path("/proc/cpuinfo").read_text(errors="replace")
+    engine = get_engine(OcrOptions())
+    assert engine.runtime == ("openvino-det" if avx512 else "onnxruntime")
+    ocr = engine._ocr
+    det = ocr.text_det.session
+    assert isinstance(det, _DetectorBySize) == avx512
+    if avx512:
+        assert _on_openvino(det.small) and not _on_openvino(det.large)
+    assert _on_openvino(ocr.text_cls.session) == avx512
+    assert not _on_openvino(ocr.text_rec.session)  # the recognizer stays on ONNX Runtime
+    # `auto` and what it resolves to are one engine, loaded once.
+    assert get_engine(OcrOptions(runtime=engine.runtime)) is engine
+
+
+def test_detection_over_the_pixel_budget_runs_on_onnxruntime_with_the_same_boxes():
+    """A page whose detector input is over the budget goes to ONNX Runtime; under it, to
+    OpenVINO in f32: the same boxes and text either way."""
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+    image = Image.open(SCAN).convert("RGB")
+    calls = []
+    words = {}
+    for budget in (0.01, 100.0):
+        options = OcrOptions(runtime="openvino-det", openvino_det_max_mpixels=budget)
+        det = get_engine(options)._ocr.text_det.session
+        small, large = det.small, det.large
+        det.small = lambda batch, budget=budget: calls.append((budget, "small")) or small(batch)
+        det.large = lambda batch, budget=budget: calls.append((budget, "large")) or large(batch)
+        try:
+            words[budget] = ocr_page(image, options, Limits()).words
+        finally:
+            det.small, det.large = small, large
+    assert (0.01, "large") in calls and (0.01, "small") not in calls
+    assert (100.0, "small") in calls and (100.0, "large") not in calls
+    over, under = words[0.01], words[100.0]
+    assert len(under) > 50
+    assert [w.text for w in over] == [w.text for w in under]
+    assert np.allclose([w.bbox for w in over], [w.bbox for w in under], atol=2e-3)
+
+
+def test_default_runtime_without_openvino_is_onnxruntime(monkeypatch):
+    import importlib.util
+
+    from docproc.ocr import rapid
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    rapid._openvino_fast.cache_clear()
+    try:
+        assert rapid.resolve_runtime("auto") == "onnxruntime"
+        assert rapid.resolve_runtime("openvino") == "openvino"  # asked for: require_runtime tells it is missing
+    finally:
+        rapid._openvino_fast.cache_clear()
 
 
 def test_missing_openvino_is_a_classified_error(monkeypatch):
@@ -230,13 +290,13 @@ def test_openvino_auto_precision_keeps_detection_in_f32():
     model: bf16 where the CPU has it, else f32); detection and the angle classifier in f32."""
     pytest.importorskip("openvino", reason=NO_OPENVINO)
 
-    def hint(model) -> str:
-        return str(model.session.session.get_compiled_model().get_property("INFERENCE_PRECISION_HINT"))
+    def hint(session) -> str:
+        return str(session.session.get_compiled_model().get_property("INFERENCE_PRECISION_HINT"))
 
     auto = get_engine(OcrOptions(runtime="openvino"))._ocr
     native = get_engine(OcrOptions(runtime="openvino", precision="native"))._ocr
-    assert hint(auto.text_det) == hint(auto.text_cls) == "<Type: 'float32'>"
-    assert hint(auto.text_rec) == hint(native.text_rec) == hint(native.text_det)
+    assert hint(auto.text_det.session.small) == hint(auto.text_cls.session) == "<Type: 'float32'>"
+    assert hint(auto.text_rec.session) == hint(native.text_rec.session) == hint(native.text_det.session.small)
 
 
 def test_openvino_default_precision_reads_the_scan_like_f32():
@@ -244,7 +304,7 @@ def test_openvino_default_precision_reads_the_scan_like_f32():
     the page."""
     pytest.importorskip("openvino", reason=NO_OPENVINO)
     image = Image.open(SCAN).convert("RGB")
-    exact = [w.text for w in _words(image)]
+    exact = [w.text for w in _words(image, runtime="onnxruntime")]
     fast = [w.text for w in _words(image, runtime="openvino")]
     from rapidfuzz.distance import Levenshtein
 

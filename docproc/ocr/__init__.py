@@ -29,7 +29,11 @@ def _engine_key(options: OcrOptions) -> tuple:
         return ("tesseract", options.tesseract_languages)
     if options.kind == "paddleocr":
         return ("paddleocr", options.paddle_model_dir, options.threads)
-    return ("rapidocr", options.threads, options.runtime, options.precision)
+    from docproc.ocr.rapid import resolve_runtime
+
+    # Resolved: `auto` and the runtime it stands for share one engine.
+    return ("rapidocr", options.threads, resolve_runtime(options.runtime), options.precision,
+            options.openvino_det_max_mpixels)
 
 
 def get_engine(options: OcrOptions, limits: Limits | None = None) -> OcrEngine:
@@ -54,11 +58,10 @@ def _build(options: OcrOptions) -> OcrEngine:
         from docproc.ocr.paddle import PaddleEngine
 
         return PaddleEngine.from_options(options)
-    from docproc.ocr.rapid import RapidOcrEngine, require_runtime
+    from docproc.ocr.rapid import RapidOcrEngine
 
-    require_runtime(options.runtime)
     return RapidOcrEngine(threads=onnx_threads(options.threads), runtime=options.runtime,
-                          precision=options.precision)
+                          precision=options.precision, openvino_det_max_mpixels=options.openvino_det_max_mpixels)
 
 
 # An upside-down page: most text boxes turned by the angle classifier.

@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -65,9 +66,34 @@ class RapidRead:
 
 def require_runtime(runtime: str) -> None:
     """A clear error when the OpenVINO runtime is asked for but not installed."""
-    if runtime == "openvino" and importlib.util.find_spec("openvino") is None:
-        raise DocprocError("ocr", "runtime_missing",
-                           "ocr runtime openvino is not installed (pip install 'docproc[openvino]')")
+    if OPENVINO_STEPS.get(runtime) and importlib.util.find_spec("openvino") is None:
+        raise DocprocError("ocr", "runtime_missing", "ocr runtime openvino is not installed (pip install openvino)")
+
+
+# Which PP-OCR models run on OpenVINO per (resolved) runtime; the others on ONNX Runtime.
+OPENVINO_STEPS = {"onnxruntime": set(), "openvino-det": {"det", "cls"}, "openvino": {"det", "cls", "rec"}}
+
+
+def resolve_runtime(runtime: str) -> str:
+    """What `auto` stands for: the detector and angle classifier on OpenVINO (in f32: the same
+    boxes and text as ONNX Runtime, tested) on CPUs with AVX-512, where its detector is 2.5-3x
+    faster (receipts 0.77 -> 0.30 s/page, forms 0.44 -> 0.15: README "Performance"), the
+    recognizer on ONNX Runtime (OpenVINO's f32 recognizer is no faster); ONNX Runtime alone
+    elsewhere (on an AVX2-only CPU OpenVINO was no faster) or without OpenVINO."""
+    if runtime != "auto":
+        return runtime
+    return "openvino-det" if _openvino_fast() else "onnxruntime"
+
+
+@lru_cache(maxsize=1)
+def _openvino_fast() -> bool:
+    if importlib.util.find_spec("openvino") is None:
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return " avx512f" in f.read()
+    except OSError:  # not Linux: not measured there
+        return False
 
 
 def build_params(threads: int, runtime: str = "onnxruntime") -> dict:
@@ -79,17 +105,32 @@ def build_params(threads: int, runtime: str = "onnxruntime") -> dict:
         "Rec.rec_batch_num": REC_BATCH,
         "Rec.rec_img_shape": [3, 48, REC_MIN_WIDTH],
     }
-    if runtime == "openvino":
+    steps = OPENVINO_STEPS[runtime]
+    if steps:
         from rapidocr import EngineType
 
-        for step in ("Det", "Cls", "Rec"):
-            params[f"{step}.engine_type"] = EngineType.OPENVINO
+        for step in steps:
+            params[f"{step.capitalize()}.engine_type"] = EngineType.OPENVINO
         if threads > 0:
             params["EngineConfig.openvino.inference_num_threads"] = threads
-    elif threads > 0:
+    if threads > 0:  # also the detector's ONNX Runtime session for pages over the budget
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
     return params
+
+
+class _DetectorBySize:
+    """The detector on OpenVINO for inputs up to a pixel budget, on ONNX Runtime above it.
+    OpenVINO keeps its buffers at the size of the largest input it has seen: after one
+    1,700 x 2,200 px page (a letter page at 200 dpi) its detector alone held 1.1 GB, against
+    0.8 GB at 2.5 megapixels and 0.2 GB at 0.7 (a form); ONNX Runtime gives them back."""
+
+    def __init__(self, small, large, max_pixels: float):
+        self.small, self.large, self.max_pixels = small, large, max_pixels
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        fits = batch.shape[-2] * batch.shape[-1] <= self.max_pixels
+        return (self.small if fits else self.large)(batch)
 
 
 def _sparse(text: str, quad: np.ndarray) -> bool:
@@ -108,15 +149,19 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, threads: int = 0, params: dict | None = None, warm: bool = True,
-                 runtime: str = "onnxruntime", precision: str = "auto"):
+                 runtime: str = "auto", precision: str = "auto", openvino_det_max_mpixels: float = 2.0):
         from rapidocr import RapidOCR  # heavy import, once per process
 
+        runtime = resolve_runtime(runtime)
+        require_runtime(runtime)
         self.runtime = runtime
         self._ocr = RapidOCR(params=params or build_params(threads, runtime))
         self._load_models()
         self._use_fast_normalize()
-        if runtime == "openvino":
-            self._recompile(threads, precision)
+        if OPENVINO_STEPS[runtime]:
+            self._recompile(threads, precision, OPENVINO_STEPS[runtime])
+        if "det" in OPENVINO_STEPS[runtime]:
+            self._bound_detector(openvino_det_max_mpixels)
         if warm:
             self.read(_warm_image())
 
@@ -134,7 +179,19 @@ class RapidOcrEngine:
         det.get_preprocess = lambda: Float32DetPreProcess(det.limit_side_len, det.limit_type,
                                                          det.mean, det.std)
 
-    def _recompile(self, threads: int, precision: str) -> None:
+    def _bound_detector(self, max_mpixels: float) -> None:
+        """Pages whose detector input is over the budget go to an ONNX Runtime session of the
+        same model (see _DetectorBySize)."""
+        from rapidocr import EngineType
+        from rapidocr.inference_engine.base import get_engine as runtime_session
+
+        cfg = self._ocr.cfg.Det.copy()
+        cfg.engine_type = EngineType.ONNXRUNTIME
+        cfg.engine_cfg = self._ocr.cfg.EngineConfig.onnxruntime
+        det = self._ocr.text_det
+        det.session = _DetectorBySize(det.session, runtime_session(EngineType.ONNXRUNTIME)(cfg), max_mpixels * 1e6)
+
+    def _recompile(self, threads: int, precision: str, steps: set[str]) -> None:
         """Compile rapidocr's OpenVINO models again with settings it does not pass through
         (about 0.1 s per model, once per process).
 
@@ -147,8 +204,10 @@ class RapidOcrEngine:
         from openvino import Core
 
         core = Core()
-        _return_large_blocks()
+        _tune_malloc(small_blocks_mapped="rec" in steps)
         for step, model in (("det", self._ocr.text_det), ("cls", self._ocr.text_cls), ("rec", self._ocr.text_rec)):
+            if step not in steps:
+                continue
             config = {"CPU_RUNTIME_CACHE_CAPACITY": "0", "ENABLE_CPU_PINNING": False}
             if step not in NATIVE_PRECISION[precision]:
                 config["INFERENCE_PRECISION_HINT"] = "f32"
@@ -269,18 +328,28 @@ class Float32DetPreProcess:
 
 # glibc: allocations above this size get their own mapping, unmapped again when freed.
 MMAP_THRESHOLD = 64 * 1024
+# glibc: heaps (arenas) for all threads; one per thread by default, each a 64 MB reservation.
+MALLOC_ARENAS = 2
 
 
-def _return_large_blocks() -> None:
-    """OpenVINO's activation buffers change size with every page and crop width; glibc kept
-    the freed ones in its heap (a worker at 1.45 GB RSS after 30 receipts, 1.08 GB with this,
-    flat to 80). Process-wide; a no-op where the C library is not glibc."""
+def _tune_malloc(small_blocks_mapped: bool) -> None:
+    """glibc settings for a process that runs OpenVINO (process-wide; a no-op where the C
+    library is not glibc). OpenVINO's threads each got an arena of their own, address space that
+    counts against a pool worker's cap (a 6-page ad-buy scan: 4.5 GB peak, over the 4 GB cap,
+    where the recognizer's output then came back cut short): at most MALLOC_ARENAS. With the
+    recognizer on OpenVINO, whose buffers change size with every crop width, glibc kept the
+    freed ones in its heap (a worker at 1.45 GB RSS after 30 receipts, 1.08 GB with blocks over
+    MMAP_THRESHOLD mapped on their own, flat to 80); that setting slows ONNX Runtime's
+    recognizer by about 45 % (8 receipts: 0.73 -> 1.06 s/page), so it is only made when
+    OpenVINO runs the recognizer."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
+        libc.mallopt(-8, MALLOC_ARENAS)  # -8: M_ARENA_MAX
+        if small_blocks_mapped:
+            libc.mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         log.debug("mallopt unavailable; leaving malloc settings alone")
 
