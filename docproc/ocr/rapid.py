@@ -77,7 +77,7 @@ OPENVINO_STEPS = {"onnxruntime": set(), "openvino-det": {"det", "cls"}, "openvin
 def resolve_runtime(runtime: str) -> str:
     """What `auto` stands for: the detector and angle classifier on OpenVINO (in f32: the same
     boxes and text as ONNX Runtime, tested) on CPUs with AVX-512, where its detector is 2.5-3x
-    faster (receipts 0.77 -> 0.30 s/page, forms 0.44 -> 0.15: README "Performance"), the
+    faster (receipts 0.77 -> 0.27-0.29 s/page, forms 0.44 -> 0.14: README "Performance"), the
     recognizer on ONNX Runtime (OpenVINO's f32 recognizer is no faster); ONNX Runtime alone
     elsewhere (on an AVX2-only CPU OpenVINO was no faster) or without OpenVINO."""
     if runtime != "auto":
