@@ -59,9 +59,11 @@ class OcrOptions(_Opts):
     # "Performance"; docproc.ocr.rapid.NATIVE_PRECISION).
     runtime: Literal["auto", "onnxruntime", "openvino-det", "openvino"] = "auto"
     precision: Literal["auto", "native", "f32"] = "auto"
-    # Detector inputs above this many megapixels go to ONNX Runtime: OpenVINO keeps buffers for
-    # the largest input it has seen (a letter page at 200 dpi is 3.7; receipts' median 1.6).
-    openvino_det_max_mpixels: float = 2.0
+    # Detector inputs over this many megapixels are scaled down to it. Pages come to at most 4
+    # (a letter scan 3.1, receipts' median 1.6, forms' 0.8); only long narrow strips, which
+    # rapidocr enlarges to a 736 px short side, go over. Bounds the detector's working memory,
+    # about 0.2 GB per megapixel (docproc.ocr.rapid.Float32DetPreProcess).
+    det_max_mpixels: float = 4.0
     # Ticked check boxes found in the page image become words "☑" (docproc.ocr.marks).
     selection_marks: bool = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -202,45 +203,76 @@ def _on_openvino(session) -> bool:
 
 def test_default_runtime_puts_detection_on_openvino_only_on_avx512_cpus():
     pytest.importorskip("openvino", reason=NO_OPENVINO)
-    from docproc.ocr.rapid import _DetectorBySize
+    from docproc.ocr.rapid import _ReleasingSession
 
     avx512 = " avx512f" in Path("/proc/cpuinfo").read_text(errors="replace")
     engine = get_engine(OcrOptions())
     assert engine.runtime == ("openvino-det" if avx512 else "onnxruntime")
     ocr = engine._ocr
     det = ocr.text_det.session
-    assert isinstance(det, _DetectorBySize) == avx512
-    if avx512:
-        assert _on_openvino(det.small) and not _on_openvino(det.large)
+    assert isinstance(det, _ReleasingSession) == avx512
+    assert _on_openvino(det.session if avx512 else det) == avx512
     assert _on_openvino(ocr.text_cls.session) == avx512
     assert not _on_openvino(ocr.text_rec.session)  # the recognizer stays on ONNX Runtime
     # `auto` and what it resolves to are one engine, loaded once.
     assert get_engine(OcrOptions(runtime=engine.runtime)) is engine
 
 
-def test_detection_over_the_pixel_budget_runs_on_onnxruntime_with_the_same_boxes():
-    """A page whose detector input is over the budget goes to ONNX Runtime; under it, to
-    OpenVINO in f32: the same boxes and text either way."""
-    pytest.importorskip("openvino", reason=NO_OPENVINO)
+def test_detector_input_over_the_pixel_budget_is_scaled_down_and_reads_the_same_words():
+    """The scan's detector input (1,280 x 1,664 px) held to 0.5 megapixels: the detector sees
+    at most that, in the page's proportions, and the boxes still land on the page's words."""
     image = Image.open(SCAN).convert("RGB")
-    calls = []
-    words = {}
-    for budget in (0.01, 100.0):
-        options = OcrOptions(runtime="openvino-det", openvino_det_max_mpixels=budget)
-        det = get_engine(options)._ocr.text_det.session
-        small, large = det.small, det.large
-        det.small = lambda batch, budget=budget: calls.append((budget, "small")) or small(batch)
-        det.large = lambda batch, budget=budget: calls.append((budget, "large")) or large(batch)
+    seen, words = {}, {}
+    for budget in (0.5, 100.0):
+        options = OcrOptions(det_max_mpixels=budget)
+        det = get_engine(options)._ocr.text_det
+        session = det.session
+
+        def spy(batch, budget=budget, session=session):
+            seen[budget] = batch.shape[-2:]
+            return session(batch)
+
+        det.session = spy
         try:
             words[budget] = ocr_page(image, options, Limits()).words
         finally:
-            det.small, det.large = small, large
-    assert (0.01, "large") in calls and (0.01, "small") not in calls
-    assert (100.0, "small") in calls and (100.0, "large") not in calls
-    over, under = words[0.01], words[100.0]
-    assert len(under) > 50
-    assert [w.text for w in over] == [w.text for w in under]
-    assert np.allclose([w.bbox for w in over], [w.bbox for w in under], atol=2e-3)
+            det.session = session
+    (h_small, w_small), (h_full, w_full) = seen[0.5], seen[100.0]
+    assert (h_full, w_full) == (1664, 1280) and h_small * w_small <= 0.5e6
+    assert h_small % 32 == 0 and w_small % 32 == 0
+    assert abs(h_small / w_small - h_full / w_full) < 0.05
+    small, full = words[0.5], words[100.0]
+    assert len(full) > 50
+
+    def found(word) -> bool:  # the same text within a hundredth of the page of the same place
+        return any(w.text == word.text and np.allclose(w.bbox, word.bbox, atol=0.01) for w in small)
+
+    assert sum(map(found, full)) >= 0.9 * len(full)
+
+
+def test_openvino_detector_gives_its_working_memory_back():
+    """OpenVINO keeps the detector's buffers at the size of the largest input it has seen:
+    the session releases them after every call, and hands back a copy of the output (the
+    output itself is a view of OpenVINO's buffer)."""
+    pytest.importorskip("openvino", reason=NO_OPENVINO)
+    from docproc.ocr.rapid import _ReleasingSession, trim_heap
+
+    det = get_engine(OcrOptions(runtime="openvino-det"))._ocr.text_det.session
+    assert isinstance(det, _ReleasingSession)
+    rng = np.random.default_rng(0)
+    first = det(rng.random((1, 3, 736, 1024), dtype=np.float32))
+    kept = first.copy()
+    det(rng.random((1, 3, 736, 1024), dtype=np.float32))
+    assert np.array_equal(first, kept)  # not overwritten by the second call
+
+    def rss_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    det.session(rng.random((1, 3, 2016, 1536), dtype=np.float32))  # 3.1 megapixels, not released
+    held = rss_mb()
+    det.compiled.release_memory()
+    trim_heap()
+    assert rss_mb() < held - 200
 
 
 def test_default_runtime_without_openvino_is_onnxruntime(monkeypatch):
@@ -295,8 +327,8 @@ def test_openvino_auto_precision_keeps_detection_in_f32():
 
     auto = get_engine(OcrOptions(runtime="openvino"))._ocr
     native = get_engine(OcrOptions(runtime="openvino", precision="native"))._ocr
-    assert hint(auto.text_det.session.small) == hint(auto.text_cls.session) == "<Type: 'float32'>"
-    assert hint(auto.text_rec.session) == hint(native.text_rec.session) == hint(native.text_det.session.small)
+    assert hint(auto.text_det.session.session) == hint(auto.text_cls.session) == "<Type: 'float32'>"
+    assert hint(auto.text_rec.session) == hint(native.text_rec.session) == hint(native.text_det.session.session)
 
 
 def test_openvino_default_precision_reads_the_scan_like_f32():
@@ -362,6 +394,6 @@ def test_float32_detector_input_equals_rapidocrs_and_reads_the_same_words():
     try:
         slow = engine.read(Image.open(SCAN))
     finally:
-        engine._use_fast_normalize()
+        engine._use_fast_normalize(OcrOptions().det_max_mpixels)
     assert [(w.text, w.bbox) for w in fast.words] == [(w.text, w.bbox) for w in slow.words]
     assert len(fast.words) > 20

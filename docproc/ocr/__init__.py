@@ -15,6 +15,7 @@ from PIL import Image
 from docproc import deskew
 from docproc.errors import DocprocError
 from docproc.ocr.base import OcrEngine, OcrPageResult, onnx_threads, to_rgb
+from docproc.ocr.rapid import trim_heap
 from docproc.ocr.script import dominant_script, read_suspects
 from docproc.options import Limits, OcrOptions
 
@@ -33,7 +34,7 @@ def _engine_key(options: OcrOptions) -> tuple:
 
     # Resolved: `auto` and the runtime it stands for share one engine.
     return ("rapidocr", options.threads, resolve_runtime(options.runtime), options.precision,
-            options.openvino_det_max_mpixels)
+            options.det_max_mpixels)
 
 
 def get_engine(options: OcrOptions, limits: Limits | None = None) -> OcrEngine:
@@ -61,7 +62,7 @@ def _build(options: OcrOptions) -> OcrEngine:
     from docproc.ocr.rapid import RapidOcrEngine
 
     return RapidOcrEngine(threads=onnx_threads(options.threads), runtime=options.runtime,
-                          precision=options.precision, openvino_det_max_mpixels=options.openvino_det_max_mpixels)
+                          precision=options.precision, det_max_mpixels=options.det_max_mpixels)
 
 
 # An upside-down page: most text boxes turned by the angle classifier.
@@ -88,6 +89,7 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
         image = image.rotate(180)
         read = engine.read(image)  # type: ignore[attr-defined]
         result.rotation = 180
+    trim_heap()
     result.timings.update(read.timings)
     result.words = read.words
     elapsed = time.perf_counter() - t0

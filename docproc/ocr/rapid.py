@@ -113,24 +113,29 @@ def build_params(threads: int, runtime: str = "onnxruntime") -> dict:
             params[f"{step.capitalize()}.engine_type"] = EngineType.OPENVINO
         if threads > 0:
             params["EngineConfig.openvino.inference_num_threads"] = threads
-    if threads > 0:  # also the detector's ONNX Runtime session for pages over the budget
+    if threads > 0:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
     return params
 
 
-class _DetectorBySize:
-    """The detector on OpenVINO for inputs up to a pixel budget, on ONNX Runtime above it.
-    OpenVINO keeps its buffers at the size of the largest input it has seen: after one
-    1,700 x 2,200 px page (a letter page at 200 dpi) its detector alone held 1.1 GB, against
-    0.8 GB at 2.5 megapixels and 0.2 GB at 0.7 (a form); ONNX Runtime gives them back."""
+class _ReleasingSession:
+    """An OpenVINO session that gives its working memory back after every call.
 
-    def __init__(self, small, large, max_pixels: float):
-        self.small, self.large, self.max_pixels = small, large, max_pixels
+    OpenVINO sizes the detector's intermediate buffers to each input and keeps them at the
+    largest it has seen (0.6 GB after one 2.8-megapixel A4 scan), on top of what the next
+    page's call allocates; `release_memory` hands them back (0-45 ms; the next call was no
+    slower: 12 receipt-sized inputs, 0.114-0.117 s median either way). The output is a view of
+    OpenVINO's own buffer, so it is copied first."""
+
+    def __init__(self, session, compiled):
+        self.session, self.compiled = session, compiled
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        fits = batch.shape[-2] * batch.shape[-1] <= self.max_pixels
-        return (self.small if fits else self.large)(batch)
+        try:
+            return np.array(self.session(batch), copy=True)
+        finally:
+            self.compiled.release_memory()
 
 
 def _sparse(text: str, quad: np.ndarray) -> bool:
@@ -149,7 +154,7 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, threads: int = 0, params: dict | None = None, warm: bool = True,
-                 runtime: str = "auto", precision: str = "auto", openvino_det_max_mpixels: float = 2.0):
+                 runtime: str = "auto", precision: str = "auto", det_max_mpixels: float = 4.0):
         from rapidocr import RapidOCR  # heavy import, once per process
 
         runtime = resolve_runtime(runtime)
@@ -157,11 +162,9 @@ class RapidOcrEngine:
         self.runtime = runtime
         self._ocr = RapidOCR(params=params or build_params(threads, runtime))
         self._load_models()
-        self._use_fast_normalize()
+        self._use_fast_normalize(det_max_mpixels)
         if OPENVINO_STEPS[runtime]:
             self._recompile(threads, precision, OPENVINO_STEPS[runtime])
-        if "det" in OPENVINO_STEPS[runtime]:
-            self._bound_detector(openvino_det_max_mpixels)
         if warm:
             self.read(_warm_image())
 
@@ -171,25 +174,14 @@ class RapidOcrEngine:
         for load in ("_load_det_model", "_load_cls_model", "_load_rec_model"):
             getattr(self._ocr, load, lambda: None)()
 
-    def _use_fast_normalize(self) -> None:
+    def _use_fast_normalize(self, max_mpixels: float) -> None:
         """rapidocr normalizes the detector's input in float64 (its mean and std are float64
         arrays) and casts the result to float32; float32 arithmetic gives the same array
-        (tested). Resize and normalization of 20 receipts: 36-44 -> 28-33 ms per page."""
+        (tested). Resize and normalization of 20 receipts: 36-44 -> 28-33 ms per page. The
+        input is also held to a pixel budget (see Float32DetPreProcess)."""
         det = self._ocr.text_det
         det.get_preprocess = lambda: Float32DetPreProcess(det.limit_side_len, det.limit_type,
-                                                         det.mean, det.std)
-
-    def _bound_detector(self, max_mpixels: float) -> None:
-        """Pages whose detector input is over the budget go to an ONNX Runtime session of the
-        same model (see _DetectorBySize)."""
-        from rapidocr import EngineType
-        from rapidocr.inference_engine.base import get_engine as runtime_session
-
-        cfg = self._ocr.cfg.Det.copy()
-        cfg.engine_type = EngineType.ONNXRUNTIME
-        cfg.engine_cfg = self._ocr.cfg.EngineConfig.onnxruntime
-        det = self._ocr.text_det
-        det.session = _DetectorBySize(det.session, runtime_session(EngineType.ONNXRUNTIME)(cfg), max_mpixels * 1e6)
+                                                         det.mean, det.std, max_mpixels * 1e6)
 
     def _recompile(self, threads: int, precision: str, steps: set[str]) -> None:
         """Compile rapidocr's OpenVINO models again with settings it does not pass through
@@ -214,7 +206,10 @@ class RapidOcrEngine:
             if threads > 0:
                 config["INFERENCE_NUM_THREADS"] = threads
             session = model.session
-            session.session = core.compile_model(session.model, "CPU", config).create_infer_request()
+            compiled = core.compile_model(session.model, "CPU", config)
+            session.session = compiled.create_infer_request()
+            if step == "det":  # the one model whose inputs reach megapixels
+                model.session = _ReleasingSession(session, compiled)
 
     def detect(self, image: Image.Image) -> list[Word]:
         return self.read(image).words
@@ -309,19 +304,34 @@ class RapidOcrEngine:
 
 class Float32DetPreProcess:
     """rapidocr's DetPreProcess with the normalization done in float32 (see
-    RapidOcrEngine._use_fast_normalize); resizing is rapidocr's own."""
+    RapidOcrEngine._use_fast_normalize) and the input held to a pixel budget.
 
-    def __init__(self, limit_side_len, limit_type, mean, std):
+    rapidocr scales a page so its long side is at most 2,000 px, then the detector's input so
+    its short side is at least 736: a letter scan comes to 3.1 megapixels, any page up to
+    2.7:1 to at most 4, but a long narrow strip grows without bound, and the detector's
+    working memory with it (about 0.2 GB per megapixel). Inputs over the budget are scaled
+    down to it, in their proportions; the boxes are mapped back to the page by the
+    detector's output size, and the recognizer still reads crops of the page itself."""
+
+    def __init__(self, limit_side_len, limit_type, mean, std, max_pixels: float = float("inf")):
         from rapidocr.ch_ppocr_det.utils import DetPreProcess
 
         self._base = DetPreProcess(limit_side_len, limit_type, mean, std)
         self._scale = (self._base.scale / self._base.std).astype(np.float32)
         self._shift = (self._base.mean / self._base.std).astype(np.float32)
+        self.max_pixels = max_pixels
 
     def __call__(self, img: np.ndarray) -> np.ndarray | None:
         resized = self._base.resize(img)
         if resized is None:
             return None
+        height, width = resized.shape[:2]
+        if height * width > self.max_pixels:
+            import cv2  # rapidocr's own dependency
+
+            shrink = (self.max_pixels / (height * width)) ** 0.5
+            size = (max(32, int(width * shrink) // 32 * 32), max(32, int(height * shrink) // 32 * 32))
+            resized = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
         normalized = resized.astype(np.float32) * self._scale - self._shift
         return np.ascontiguousarray(normalized.transpose((2, 0, 1))[np.newaxis])
 
@@ -342,16 +352,37 @@ def _tune_malloc(small_blocks_mapped: bool) -> None:
     MMAP_THRESHOLD mapped on their own, flat to 80); that setting slows ONNX Runtime's
     recognizer by about 45 % (8 receipts: 0.73 -> 1.06 s/page), so it is only made when
     OpenVINO runs the recognizer."""
+    libc = _glibc()
+    if libc is None:
+        return
+    libc.mallopt(-8, MALLOC_ARENAS)  # -8: M_ARENA_MAX
+    if small_blocks_mapped:
+        libc.mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
+
+
+def trim_heap() -> None:
+    """Give the heap's free pages back to the system (glibc's malloc_trim: 8-58 ms per
+    receipt, measured beside another busy process). What the detector frees, hundreds of MB on a large page, stays in glibc's
+    heap in pieces the next page cannot always reuse: 100 receipts in one process with the
+    detector on OpenVINO, RSS between pages 0.99 GB and peak 1.72 GB untrimmed, 0.48 and 1.37
+    trimmed after every page."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@lru_cache(maxsize=1)
+def _glibc():
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-8, MALLOC_ARENAS)  # -8: M_ARENA_MAX
-        if small_blocks_mapped:
-            libc.mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - glibc only
     except (OSError, AttributeError):
-        log.debug("mallopt unavailable; leaving malloc settings alone")
+        log.debug("not glibc; leaving malloc alone")
+        return None
+    return libc
 
 
 def _warm_image() -> Image.Image:
