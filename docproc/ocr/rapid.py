@@ -225,6 +225,9 @@ class RapidOcrEngine:
         height, width = ori.shape[:2]
         out = RapidRead()
         img, op_record = eng.preprocess_img(ori)
+        # The page's full-size copies are not needed past here (crops come from `img`, at most
+        # 2,000 px long): an A4 scan at 300 dpi frees 52 MB before the detector's peak.
+        del rgb, ori
         try:
             crops, det = eng.detect_and_crop(img, op_record)
         except RapidOCRError:  # no text found
