@@ -394,6 +394,6 @@ def test_float32_detector_input_equals_rapidocrs_and_reads_the_same_words():
     try:
         slow = engine.read(Image.open(SCAN))
     finally:
-        engine._use_fast_normalize(OcrOptions().det_max_mpixels)
+        engine._use_fast_preprocess(OcrOptions().det_max_mpixels)
     assert [(w.text, w.bbox) for w in fast.words] == [(w.text, w.bbox) for w in slow.words]
     assert len(fast.words) > 20

@@ -164,7 +164,7 @@ class RapidOcrEngine:
         self.runtime = runtime
         self._ocr = RapidOCR(params=params or build_params(threads, runtime))
         self._load_models()
-        self._use_fast_normalize(det_max_mpixels)
+        self._use_fast_preprocess(det_max_mpixels)
         if OPENVINO_STEPS[runtime]:
             self._recompile(threads, precision, OPENVINO_STEPS[runtime])
         if warm:
@@ -176,7 +176,7 @@ class RapidOcrEngine:
         for load in ("_load_det_model", "_load_cls_model", "_load_rec_model"):
             getattr(self._ocr, load, lambda: None)()
 
-    def _use_fast_normalize(self, max_mpixels: float) -> None:
+    def _use_fast_preprocess(self, max_mpixels: float) -> None:
         """rapidocr normalizes the detector's input in float64 (its mean and std are float64
         arrays) and casts the result to float32; float32 arithmetic gives the same array
         (tested). Resize and normalization of 20 receipts: 36-44 -> 28-33 ms per page. The
@@ -309,7 +309,7 @@ class RapidOcrEngine:
 
 class Float32DetPreProcess:
     """rapidocr's DetPreProcess with the normalization done in float32 (see
-    RapidOcrEngine._use_fast_normalize) and the input held to a pixel budget.
+    RapidOcrEngine._use_fast_preprocess) and the input held to a pixel budget.
 
     rapidocr scales a page so its long side is at most 2,000 px, then the detector's input so
     its short side is at least 736: a letter scan comes to 3.1 megapixels, any page up to
