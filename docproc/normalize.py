@@ -58,9 +58,11 @@ _NAMED_DATE = re.compile(
 )
 _MONEY = re.compile(
     r"(?<![\w.,])(?P<neg>[-(])?\s?(?:(?P<cur>US\$|[A-Z]{1,2}\$|[$€£¥₹]|RM|[A-Z]{3})\s?)?"
-    r"(?P<num>\d{1,3}(?:[,.'’]\d{3})+(?:[.,]\d{1,2})?|\d{1,7}(?:[.,]\d{1,2})?)"
+    # A form's amount box rules dollars off from cents: OCR may read the rule as "|" ("501|.26").
+    r"(?P<num>\d{1,3}(?:[,.'’]\d{3})+(?:(?:\s?\|\s?)?[.,]\d{1,2})?|\d{1,7}(?:(?:\s?\|\s?)?[.,]\d{1,2})?)"
     r"(?:\s?(?P<cur2>[€$£]|[A-Z]{3}(?![a-z])))?(?![\w%]|[.,]\d|\s?%)"
 )
+_CENTS_RULE = re.compile(r"\s?\|\s?")
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
@@ -230,7 +232,7 @@ def find_amounts(text: str) -> list[Span]:
         if cur and code is None:
             # A word that is no currency ("ABC 12"): keep only the number.
             raw = m.group("num")
-        parsed = parse_money(m.group("num"))
+        parsed = parse_money(_CENTS_RULE.sub("", m.group("num")))
         if parsed is None:
             continue
         amount = parsed[0]
