@@ -112,3 +112,82 @@ def test_merged_label_row_value_is_not_the_next_box_number():
     ])
     f = RulesReader().read(document(p), load_schema("cms1500")).fields
     assert f["patient_account_number"].normalized == "ACC-200290"
+
+
+def _with_tall_box(p, x: float, y0: float, y1: float, text: str):
+    """A box OCR read over two printed lines ("FECA BLACK LUNG"): one word, twice a line tall."""
+    from docproc.document import Line, Word
+
+    box = (x, y0, x + 0.008 * len(text), y1)
+    p.words.append(Word(text=text, bbox=box, source="rapidocr"))
+    p.lines.append(Line(text=text, bbox=box, words=[len(p.words) - 1]))
+    p.regions[0].lines.append(len(p.lines) - 1)
+    return p
+
+
+def test_a_box_over_two_rows_does_not_carry_the_row_under_it_into_the_label_row():
+    """CMS-1500's top row: a check-box option printed over two lines, read as one tall box, sits
+    left of box 1a's label and of the ID under it. The ID stays on its own row, under its label;
+    likewise the totals row under "27. ACCEPT ASSIGNMENT?" read as one tall box, where the paid
+    amount is also crossed by the dollars|cents rule ("501|.26")."""
+    p = page(1, [
+        (0.59, 0.143, "OTHER"), (0.626, 0.143, "1a. INSURED'S I.D. NUMBER"),
+        (0.583, 0.156, "(ID#)"), (0.635, 0.156, "OU867761858"),
+        (0.25, 0.856, "26. PATIENT'S ACCOUNT NO."), (0.60, 0.853, "28. TOTAL CHARGE"),
+        (0.76, 0.852, "29. AMOUNT PAID"),
+        (0.64, 0.867, "1002.52"), (0.76, 0.867, "501|.26"), (0.25, 0.872, "ACC-495027"),
+    ])
+    _with_tall_box(p, 0.513, 0.141, 0.164, "BLACKLUNG")
+    # Box 27's label, read into box 26's label line, reaches past where box 28's label starts.
+    _with_tall_box(p, 0.455, 0.851, 0.876, "27.ACCEPT")
+    _with_tall_box(p, 0.54, 0.851, 0.875, "ASSIGNMENT?")
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["insured_id"].normalized == "OU867761858"
+    assert f["patient_account_number"].normalized == "ACC-495027"  # not the total charge beside it
+    assert f["total_charge"].normalized == "1002.52"
+    assert f["amount_paid"].normalized == "501.26"
+
+
+def test_a_value_under_its_label_counts_from_the_label_words_not_the_taller_line():
+    """A label merged with a taller box on its row makes the line taller than the label: the ID
+    under the label starts above the line's middle but below the label's, and is still below it."""
+    p = page(1, [(0.57, 0.117, "1a. INSURED'S I.D. NUMBER"), (0.54, 0.133, "(ID#)"), (0.59, 0.128, "OP292063323")],
+             height=0.018)
+    _with_tall_box(p, 0.47, 0.116, 0.142, "BLACKLUNG")  # level with the label: joins its line
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["insured_id"].normalized == "OP292063323"
+
+
+def test_a_stamp_over_several_rows_is_no_cell_of_a_row():
+    """A receipt's stamp spans the totals rows: "TOTAL"'s amount is still the cell right of it."""
+    p = page(1, [(0.28, 0.486, "TOTAL TAX"), (0.57, 0.484, "1.02"), (0.28, 0.502, "ROUNDING"),
+                 (0.57, 0.501, "0.00"), (0.28, 0.519, "TOTAL"), (0.55, 0.519, "18.00")], height=0.016)
+    _with_tall_box(p, 0.373, 0.42, 0.534, "PAID")
+    f = RulesReader().read(document(p), load_schema("receipt")).fields
+    assert (f["total"].normalized, f["total"].evidence) == ("18.00", "right cell")
+
+
+def test_a_sideways_margin_title_joins_no_row():
+    """A form's margin title printed down the page reads as a "line" of words stacked one under
+    another; a row's values beside it are not merged into it."""
+    from docproc.document import Line, Word
+    from docproc.readers.rules.view import DocView
+
+    rows = [(0.05, 0.10 + 0.02 * k, f"Label {k}") for k in range(40)] + [(0.66, 0.30, "61.59 1")]
+    p = page(1, rows)
+    words = []
+    for k, w in enumerate(["PHYSICIAN", "OR", "SUPPLIER", "INFORMATION"]):
+        p.words.append(Word(text=w, bbox=(0.98, 0.20 + 0.05 * k, 0.99, 0.215 + 0.05 * k), source="rapidocr"))
+        words.append(len(p.words) - 1)
+    p.lines.append(Line(text="PHYSICIAN OR SUPPLIER INFORMATION", bbox=(0.98, 0.20, 0.99, 0.365), words=words))
+    p.regions[0].lines.append(len(p.lines) - 1)
+    texts = [ln.text for ln in DocView.of(document(p)).lines]
+    assert "61.59 1" in texts and "PHYSICIAN OR SUPPLIER INFORMATION" in texts, texts
+
+
+def test_amount_crossed_by_a_cents_rule():
+    from docproc.normalize import find_amounts, normalize_money
+
+    assert normalize_money("501|.26") == ("501.26", None)
+    assert normalize_money("$ 1,234 | .50") == ("1234.50", "USD")
+    assert [s.normalized for s in find_amounts("12|34")] == ["12.00", "34.00"]  # two cells, no cents

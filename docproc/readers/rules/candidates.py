@@ -185,13 +185,16 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     hit = replace(hit, score=hit.score * trust)
     if spec.value_type == "string":
         rest = _own_text(view, line, hit, rest)
-    v = None if _NEXT_BOX.match(rest) else extract(spec, rest, view.ctx)  # "27. ACCEPT ...": the next box
+    # "27. ACCEPT ...": the rest of the line, and the cells right of it, are the next box's.
+    next_box = bool(_NEXT_BOX.match(rest))
+    v = None if next_box else extract(spec, rest, view.ctx)
     if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
         v = _pattern_tokens(spec, rest)
     if v is not None and (spec.value_type != "string" or _separated(line, hit.end)):
         c = Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line")
         out.append(_wrapped(view, c) if spec.value_type == "string" else c)
-    for k, o in enumerate(view.right_of(line, max_gap=0.8)[:2]):
+    label_box = line.span_bbox(hit.start, hit.end)
+    for k, o in enumerate([] if next_box else view.right_of(line, max_gap=0.8)[:2]):
         if is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip()):
             break  # the next cell is another label ("Estimate #"): its value is not ours
         text = _cell_text(view, o) if spec.value_type == "string" else o.text
@@ -204,10 +207,9 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         # quantity column: the amount may be the cell after it.
         if not (spec.value_type == "money" and v is not None and re.fullmatch(r"\d+", o.text.strip())):
             break
-    label_box = line.span_bbox(hit.start, hit.end)
     # A value below sits in the label's column: it starts no further left than the label.
     depth = 6 if spec.pattern else 3
-    below = [o for o in view.below(line, label_box) if not _DATE_HEADS.fullmatch(o.text.strip())]
+    below = [o for o in view.below(line, label_box, level=label_box) if not _DATE_HEADS.fullmatch(o.text.strip())]
     for k, o in enumerate(below[:depth]):
         if is_label_line(view, o) and not spec.pattern:
             break
@@ -274,7 +276,7 @@ def range_near_label(view: DocView, spec: FieldSpec, hit: LabelHit, which: int) 
         if out:
             return out
     label_box = line.span_bbox(hit.start, hit.end)
-    for o in view.below(line, label_box)[:1]:
+    for o in view.below(line, label_box, level=label_box)[:1]:
         col = _column_text(o, label_box[0], max(label_box[2], label_box[0] + 0.15))
         if col is None:
             continue

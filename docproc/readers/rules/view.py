@@ -72,7 +72,39 @@ def _same_row(a: TextLine, b: TextLine) -> bool:
     return a.page == b.page and overlap >= 0.5 * min(a.height, b.height)
 
 
+def _level(a: TextLine, b: TextLine) -> bool:
+    """Two pieces of one printed line sit at one level. A box OCR read over two printed lines
+    ("27. ACCEPT" over "ASSIGNMENT?" as one box, half again as tall), or a big stamp, overlaps
+    both rows beside it: joined to the row under it, it would carry that row's values up into
+    the label row. (A piece that holds words of two rows, each as tall as the other piece's, is
+    left to the row test, as before.)"""
+    low, high = sorted((_word_height(a), _word_height(b)))
+    return high < TALLER * low or abs(a.cy - b.cy) <= LEVEL_SLACK * min(a.height, b.height)
+
+
+def _word_height(line: TextLine) -> float:
+    return max((b[3] - b[1] for _, _, b in line.words), default=line.height)
+
+
+TALLER = 1.3  # a piece this many times as tall as the other may span two rows
+LEVEL_SLACK = 0.4  # then the two centres differ by at most this many of the shorter piece's heights
+STACKED = 3.0  # times its tallest word's height: a "line" this tall holds words stacked down the page
+SIDEWAYS_SHARE = 0.03  # of a page's lines: more such lines, and the page itself was read sideways
+TALL = 2.5  # times a line's height: a box this tall beside it spans several rows
 ROW_BAND = 0.01  # page heights per band of the merge's row index (boxes are 0..1 of the page)
+
+
+def _sideways_titles(lines: list[TextLine]) -> set[int]:
+    """ids of the lines whose words are stacked down the page, on pages where such lines are
+    few (under 1 % of a claim form's lines; on the ad-buy dev set's pages read sideways 5-14 %,
+    whose lines are merged as before)."""
+    by_page: dict[int, tuple[list[int], int]] = {}
+    for ln in lines:
+        ids, n = by_page.get(ln.page, ([], 0))
+        if ln.height > STACKED * _word_height(ln):
+            ids.append(id(ln))
+        by_page[ln.page] = (ids, n + 1)
+    return {i for ids, n in by_page.values() if len(ids) < SIDEWAYS_SHARE * n for i in ids}
 
 
 def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
@@ -99,17 +131,25 @@ def _merge_fragments(lines: list[TextLine]) -> list[TextLine]:
             return range(0)
         return range(math.floor(top / band), math.floor(bottom / band) + 1)
 
+    sideways = _sideways_titles(lines)
     for ln in lines:
         if ln.page != page:
             page, bands = ln.page, {}
         top, bottom = ln.bbox[1], ln.bbox[3]
+        if id(ln) in sideways:
+            # Words stacked down an upright page (a margin's sideways title): no piece of any
+            # row, and kept out of the index, so no row joins it.
+            out.append(ln)
+            last.append(ln)
+            continue
         near = sorted({i for b in _bands(top, bottom) for i in bands.get(b, ())})
         for i in near:
             o = out[i]
             if o.bbox[3] < top or o.bbox[1] > bottom:
                 continue  # no vertical overlap: not its row
             gap = ln.bbox[0] - o.bbox[2]
-            if _same_row(o, ln) and _same_row(last[i], ln) and -0.01 <= gap <= 2.0 * max(o.height, ln.height):
+            if (_same_row(o, ln) and _same_row(last[i], ln) and _level(last[i], ln)
+                    and -0.01 <= gap <= 2.0 * max(o.height, ln.height)):
                 shift = len(o.text) + 1
                 o.words = o.words + [(s + shift, e + shift, b) for s, e, b in ln.words]
                 o.text = f"{o.text} {ln.text}"
@@ -219,20 +259,25 @@ class DocView:
             if o.page == line.page and o is not line and o.bbox[0] >= line.bbox[2] - 0.005
             and o.bbox[0] - line.bbox[2] <= max_gap
             and abs(o.cy - line.cy) < 0.6 * max(line.height, o.height)
+            and o.height <= TALL * line.height  # a stamp over several rows is no cell of this one
         ]
         return sorted(out, key=lambda o: o.bbox[0])
 
-    def below(self, line: TextLine, span: BBox | None = None, max_lines: float = 3.0) -> list[TextLine]:
-        """Lines below `line` that overlap the column of `span` (default: the line), nearest first."""
+    def below(self, line: TextLine, span: BBox | None = None, max_lines: float = 3.0,
+              level: BBox | None = None) -> list[TextLine]:
+        """Lines below `line` that overlap the column of `span` (default: the line), nearest first.
+        They start half a line under the top of `level` (default: the line): a label's own words,
+        where the line also holds a taller box (one OCR read over two printed lines)."""
         x0, x1 = (span or line.bbox)[0], max((span or line.bbox)[2], (span or line.bbox)[0] + 0.05)
         h = max(line.height, 0.005)
+        start = (level[1] + 0.5 * max(level[3] - level[1], 0.005)) if level else line.bbox[1] + 0.5 * h
         entry = self._page_index().get(line.page)
         tallest = entry[2] if entry else 0.0
         # A line's centre lies at most half the tallest line's height below its top.
-        near = self._near_rows(line, line.bbox[1] + 0.5 * h, line.bbox[3] + max_lines * h + 0.5 * tallest)
+        near = self._near_rows(line, start, line.bbox[3] + max_lines * h + 0.5 * tallest)
         out = [
             o for o in near
-            if o.page == line.page and o.bbox[1] >= line.bbox[1] + 0.5 * h
+            if o.page == line.page and o is not line and o.bbox[1] >= start
             and o.bbox[1] - line.bbox[3] <= max_lines * h
             and min(o.bbox[2], x1) - max(o.bbox[0], x0) > 0
         ]
