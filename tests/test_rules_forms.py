@@ -191,3 +191,32 @@ def test_amount_crossed_by_a_cents_rule():
     assert normalize_money("501|.26") == ("501.26", None)
     assert normalize_money("$ 1,234 | .50") == ("1234.50", "USD")
     assert [s.normalized for s in find_amounts("12|34")] == ["12.00", "34.00"]  # two cells, no cents
+
+
+def test_box_labels_cut_by_ocr_on_a_poor_scan_are_not_values():
+    """On a blurred or low-resolution claim the next box's label comes through cut ("27 ACE",
+    a bare "27." as its own cell), a label ends mid-word ("INFC& PH" for "INFO & PH #"), the
+    form's rules cross a name ("JORDAN|GONZALEZ") and a date box's "MM" hint stands right of
+    the name's label. The values are the ones under the labels."""
+    p = page(1, [
+        (0.03, 0.150, "2. PATIENT'S NAME (Last Name, First Name)"), (0.40, 0.152, "MM"),
+        (0.04, 0.165, "MEDINA, KAREN M"),
+        (0.29, 0.850, "26. PATIENT'S ACCOUNT NO 27 ACE AS"),
+        (0.30, 0.865, "ACC-200290"),
+        (0.62, 0.880, "33. BILLING PROVIDER INFC& PH (605 ) 820-3087"),
+        (0.63, 0.895, "JORDAN|GONZALEZ MD"),
+    ])
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_name"].normalized == "MEDINA, KAREN M"
+    assert f["patient_account_number"].normalized == "ACC-200290"
+    assert f["billing_provider_name"].normalized == "JORDAN GONZALEZ MD"
+    p = page(1, [(0.25, 0.850, "26. PATIENT'S ACCOUNT NO."), (0.49, 0.850, "27."), (0.26, 0.865, "ACC-200290")])
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_account_number"].normalized == "ACC-200290"  # not box 27's number
+
+
+def test_a_count_and_its_unit_after_an_unnumbered_label_do_not_end_its_row():
+    """Only after a numbered box's label is "12 FER..." read as the next box's label cut short."""
+    p = page(1, [(0.28, 0.50, "TOTAL 12 PCS"), (0.55, 0.50, "18.00")])
+    f = RulesReader().read(document(p), load_schema("receipt")).fields
+    assert (f["total"].normalized, f["total"].evidence) == ("18.00", "right cell")

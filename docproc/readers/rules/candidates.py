@@ -84,7 +84,19 @@ def _separated(line: TextLine, end: int) -> bool:
 
 # A form label: "26. PATIENT'S ACCOUNT NO.", "Invoice Date:", "AUTO ACCIDENT?".
 _FORM_LABEL = re.compile(r"^\s*(?:\d{1,2}[a-z]?\.\s*)?[A-Za-z][^\d]*[:?]\s*$|^\s*\d{1,2}[a-z]?\.\s+[A-Za-z]{2,}")
+# The next numbered box's label read on into this one's line: "27. ACCEPT"; after a numbered
+# box's own label ("26. PATIENT'S ACCOUNT NO."), also as OCR cuts it on poor scans: "27 ACE",
+# "2 7 ACCE" (elsewhere "TOTAL 12 PCS" is a count and its unit).
 _NEXT_BOX = re.compile(r"^\s*\d{1,2}[a-z]?\.\s*[A-Za-z]{2,}")
+_NEXT_BOX_CUT = re.compile(r"^\s*\d\s?\d?[a-z]?\.?\s+[A-Z]{2,}")
+_BOX_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[a-z]?\.\s*$")  # "26. " right before a label
+
+
+def _box_number(line: TextLine, hit: LabelHit) -> int | None:
+    """The number of a form's box whose label `hit` is ("26. PATIENT'S ACCOUNT NO." -> 26)."""
+    label = line.text[hit.start:hit.end]
+    m = _BOX_NUMBER.search(line.text[:hit.start]) or _BOX_NUMBER.match(label[:label.find(" ") + 1])
+    return int(m.group(1)) if m else None
 _LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
 _CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
 
@@ -186,7 +198,9 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
     if spec.value_type == "string":
         rest = _own_text(view, line, hit, rest)
     # "27. ACCEPT ...": the rest of the line, and the cells right of it, are the next box's.
-    next_box = bool(_NEXT_BOX.match(rest))
+    box = _box_number(line, hit)
+    next_no = None if box is None else re.compile(rf"\s*{box + 1}\.?\s*$")  # "27." after box 26: a number
+    next_box = bool(_NEXT_BOX.match(rest) or (box is not None and (_NEXT_BOX_CUT.match(rest) or next_no.match(rest))))
     v = None if next_box else extract(spec, rest, view.ctx)
     if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
         v = _pattern_tokens(spec, rest)
@@ -195,8 +209,9 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         out.append(_wrapped(view, c) if spec.value_type == "string" else c)
     label_box = line.span_bbox(hit.start, hit.end)
     for k, o in enumerate([] if next_box else view.right_of(line, max_gap=0.8)[:2]):
-        if is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip()):
-            break  # the next cell is another label ("Estimate #"): its value is not ours
+        if (is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip())
+                or (next_no is not None and next_no.match(o.text)) or _DATE_HEADS.fullmatch(o.text.strip())):
+            break  # another label ("Estimate #", box 27's number, a date box's "MM DD YY"): not ours
         text = _cell_text(view, o) if spec.value_type == "string" else o.text
         v = extract(spec, text, view.ctx, whole_line=True)
         if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):

@@ -165,5 +165,8 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
                 score *= QUALIFIED
             if spec.value_type == "money" and _COUNTED.search(line.text[best.end:]):
                 score *= COUNTED
-            hits.append(replace(best, score=round(score, 4)))
+            # A longer variant read further along the same printed label ("billing provider info"
+            # and "... info & ph #" over "33. BILLING PROVIDER INFC& PH #"): the value starts after it.
+            end = max([best.end] + [h.end for h in matches[i] if h and h.start < best.end])
+            hits.append(replace(best, end=end, score=round(score, 4)))
     return sorted(hits, key=lambda h: -h.score)

@@ -164,7 +164,8 @@ _TRAILING_CODE = re.compile(r"\s*[(\[]\s*[A-Z]{0,3}[\d][\d\s.-]{2,}[A-Z]?\s*[)\]
 
 
 def clean_name(text: str) -> str:
-    """A string value's normalized form: single spaces, no trailing bracketed code."""
-    text = " ".join(re.sub(r"[·•]", " ", text).split())
+    """A string value's normalized form: single spaces, no trailing bracketed code. OCR reads
+    the gap between two words as a dot or, where a form's rule crosses it, as "|"."""
+    text = " ".join(re.sub(r"[·•]|(?<=[A-Za-z])\|(?=[A-Za-z])", " ", text).split())
     stripped = _TRAILING_CODE.sub("", text)
     return stripped if len(stripped) >= 2 else text
