@@ -90,6 +90,8 @@ _FORM_LABEL = re.compile(r"^\s*(?:\d{1,2}[a-z]?\.\s*)?[A-Za-z][^\d]*[:?]\s*$|^\s
 _NEXT_BOX = re.compile(r"^\s*\d{1,2}[a-z]?\.\s*[A-Za-z]{2,}")
 _NEXT_BOX_CUT = re.compile(r"^\s*\d\s?\d?[a-z]?\.?\s+[A-Z]{2,}")
 _BOX_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[a-z]?\.\s*$")  # "26. " right before a label
+_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
+_CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
 
 
 def _box_number(line: TextLine, hit: LabelHit) -> int | None:
@@ -97,8 +99,6 @@ def _box_number(line: TextLine, hit: LabelHit) -> int | None:
     label = line.text[hit.start:hit.end]
     m = _BOX_NUMBER.search(line.text[:hit.start]) or _BOX_NUMBER.match(label[:label.find(" ") + 1])
     return int(m.group(1)) if m else None
-_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
-_CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
 
 
 def is_label_line(view: DocView, line: TextLine) -> bool:
