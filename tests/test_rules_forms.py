@@ -220,3 +220,21 @@ def test_a_count_and_its_unit_after_an_unnumbered_label_do_not_end_its_row():
     p = page(1, [(0.28, 0.50, "TOTAL 12 PCS"), (0.55, 0.50, "18.00")])
     f = RulesReader().read(document(p), load_schema("receipt")).fields
     assert (f["total"].normalized, f["total"].evidence) == ("18.00", "right cell")
+
+
+def test_label_words_misread_by_glyph_shape_still_match_but_other_words_do_not():
+    """"24. A. DATE(S) CF SERVICE": OCR took the round O for a C. A short word that is another
+    word ("INVOICE TO" for "invoice no") is still no match."""
+    from docproc.readers.rules.labels import _fuzzy_match
+    from docproc.readers.rules.view import DocView
+
+    p = _claim_page()
+    line = next(ln for ln in p.lines if ln.text.startswith("24."))
+    line.text = "24 A DATE(S) CF SERVICE"
+    p.words[line.words[0]].text, p.words[line.words[1]].text = "24", "A"
+    p.words[line.words[3]].text = "CF"
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["service_line_count"].normalized == 2
+    lines = DocView.of(document(page(1, [(0.1, 0.1, "INVOICE TO"), (0.1, 0.2, "INVOICE N0")]))).lines
+    assert _fuzzy_match(lines[0], "invoice no") is None
+    assert _fuzzy_match(lines[1], "invoice no") is not None

@@ -71,12 +71,21 @@ def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
         return None
     # Word by word: "invoice to" is not "invoice no" although the strings are 90% alike.
     got, want = lower[start:end].split(), label.split()
-    if len(got) == len(want) and any(fuzz.ratio(g, w) < 70 for g, w in zip(got, want)):
+    if len(got) == len(want) and any(fuzz.ratio(_shape(g), _shape(w)) < 70 for g, w in zip(got, want)):
         return None
     # The stretched span as a whole must still read as the label: "subtotal:" is not "total due".
     if fuzz.ratio(label, lower[start:end].strip(" :#.")) < MIN_SCORE * 100:
         return None
     return LabelHit(line, start, end, align.score / 100 * 0.95, label)
+
+
+# Letters OCR confuses by their shape ("CF SERVICE" for "OF SERVICE", "1NVOICE"): one class each,
+# so a short word's slip is not taken for another word ("no" and "to" stay apart).
+_SHAPES = str.maketrans({**dict.fromkeys("cdq0", "o"), **dict.fromkeys("l1|", "i"), "5": "s", "8": "b", "2": "z", "6": "g"})
+
+
+def _shape(word: str) -> str:
+    return word.translate(_SHAPES)
 
 
 def _specificity(label: str, n_matched: int) -> float:
