@@ -86,7 +86,7 @@ def _word_height(line: TextLine) -> float:
     return max((b[3] - b[1] for _, _, b in line.words), default=line.height)
 
 
-TALLER = 1.3  # a piece this many times as tall as the other may span two rows
+TALLER = 1.2  # a piece this many times as tall as the other may span two rows
 LEVEL_SLACK = 0.4  # then the two centres differ by at most this many of the shorter piece's heights
 STACKED = 3.0  # times its tallest word's height: a "line" this tall holds words stacked down the page
 SIDEWAYS_SHARE = 0.03  # of a page's lines: more such lines, and the page itself was read sideways
