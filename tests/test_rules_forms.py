@@ -238,3 +238,22 @@ def test_label_words_misread_by_glyph_shape_still_match_but_other_words_do_not()
     lines = DocView.of(document(page(1, [(0.1, 0.1, "INVOICE TO"), (0.1, 0.2, "INVOICE N0")]))).lines
     assert _fuzzy_match(lines[0], "invoice no") is None
     assert _fuzzy_match(lines[1], "invoice no") is not None
+
+
+def test_a_value_line_raised_by_a_tall_box_is_still_under_its_label():
+    """On a blurred claim a birth year ("2975", a box twice as tall as its row) is read into one
+    line with the insured's name: the line's top is raised above half the label's height, but it
+    is centred under the label's bottom, so the name is still the value below the label."""
+    from docproc.document import Line, Word
+
+    p = page(1, [(0.62, 0.152, "4. INSURED'S NAME (Last Name, First Name)"),
+                 (0.62, 0.179, "INSUREDS ADDRESS (NO, Street)")], height=0.012)
+    words = [("03", 0.39, 0.165, 0.181), ("2975", 0.45, 0.157, 0.184), ("WALKER,", 0.62, 0.163, 0.178),
+             ("KATHLEEN", 0.68, 0.163, 0.178), ("L", 0.75, 0.163, 0.178)]
+    for text, x, y0, y1 in words:
+        p.words.append(Word(text=text, bbox=(x, y0, x + 0.008 * len(text), y1), source="rapidocr"))
+    idx = list(range(len(p.words) - len(words), len(p.words)))
+    p.lines.append(Line(text=" ".join(w[0] for w in words), bbox=(0.39, 0.157, 0.758, 0.184), words=idx))
+    p.regions[0].lines.append(len(p.lines) - 1)
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["insured_name"].normalized == "WALKER, KATHLEEN L"

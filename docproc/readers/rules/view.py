@@ -277,7 +277,8 @@ class DocView:
         near = self._near_rows(line, start, line.bbox[3] + max_lines * h + 0.5 * tallest)
         out = [
             o for o in near
-            if o.page == line.page and o is not line and o.bbox[1] >= start
+            # (or centred under its bottom: a taller box in that line raises its top)
+            if o.page == line.page and o is not line and (o.bbox[1] >= start or o.cy >= (level or line.bbox)[3])
             and o.bbox[1] - line.bbox[3] <= max_lines * h
             and min(o.bbox[2], x1) - max(o.bbox[0], x0) > 0
         ]
