@@ -257,3 +257,14 @@ def test_a_value_line_raised_by_a_tall_box_is_still_under_its_label():
     p.regions[0].lines.append(len(p.lines) - 1)
     f = RulesReader().read(document(p), load_schema("cms1500")).fields
     assert f["insured_name"].normalized == "WALKER, KATHLEEN L"
+
+
+def test_an_amount_with_cents_beats_a_bare_figure_beside_it_in_a_cell():
+    """A low-resolution claim reads box 29's "$" as "8" right of box 28's total: "765.62 8"."""
+    from docproc.normalize import Context
+    from docproc.readers.rules.values import extract
+
+    spec = load_schema("cms1500").field("total_charge")
+    assert extract(spec, "765.62 8", Context(), whole_line=True).normalized == "765.62"
+    assert extract(spec, "12 765.62", Context(), whole_line=True).normalized == "765.62"
+    assert extract(spec, "30", Context(), whole_line=True).normalized == "30.00"  # a whole cell: still an amount

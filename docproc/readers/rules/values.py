@@ -117,7 +117,9 @@ def extract(spec: FieldSpec, text: str, ctx: Context, whole_line: bool = False) 
         found = [a for a in find_amounts(text) if re.search(r"[.,]\d{2}\b|[€$£]|[A-Z]{3}", a.text) or whole_line]
         if not found:
             return None  # a bare integer after a label is a count ("TOTAL QTY 3"), not money
-        s = found[-1]  # amounts sit at the right end of a totals row
+        # Amounts sit at the right end of a totals row; one with cents before a bare figure
+        # beside it (a "$" read as "8": "765.62 8").
+        s = ([a for a in found if re.search(r"[.,]\d{2}$", a.text.rstrip("€$£ A-Z"))] or found)[-1]
         return Value(s.start, s.end, s.text, s.normalized, s.currency)
     if kind == "duration":
         found = find_durations(text)
