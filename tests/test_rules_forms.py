@@ -213,6 +213,15 @@ def test_box_labels_cut_by_ocr_on_a_poor_scan_are_not_values():
     p = page(1, [(0.25, 0.850, "26. PATIENT'S ACCOUNT NO."), (0.49, 0.850, "27."), (0.26, 0.865, "ACC-200290")])
     f = RulesReader().read(document(p), load_schema("cms1500")).fields
     assert f["patient_account_number"].normalized == "ACC-200290"  # not box 27's number
+    for label in ("26. PATIENT'S ACCOUNT NO 27. (For govt claims, see back)", "26. PATIENT'S ACCOUNT NO. 27 .ACCET"):
+        p = page(1, [(0.25, 0.850, label), (0.26, 0.865, "ACC-200290")])
+        f = RulesReader().read(document(p), load_schema("cms1500")).fields
+        assert f["patient_account_number"].normalized == "ACC-200290", label
+    # The period of "2." lost: box 3's label right of box 2's is still the next box's.
+    p = page(1, [(0.03, 0.150, "2 PATIENT'S NAME (Last Name, First Name, Middle Initial)"), (0.50, 0.152, "3 PATIENTS BIRTH"),
+                 (0.04, 0.165, "AUSTIN, JENNIFER X")])
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_name"].normalized == "AUSTIN, JENNIFER X"
 
 
 def test_a_count_and_its_unit_after_an_unnumbered_label_do_not_end_its_row():

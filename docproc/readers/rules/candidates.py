@@ -89,7 +89,8 @@ _FORM_LABEL = re.compile(r"^\s*(?:\d{1,2}[a-z]?\.\s*)?[A-Za-z][^\d]*[:?]\s*$|^\s
 # "2 7 ACCE" (elsewhere "TOTAL 12 PCS" is a count and its unit).
 _NEXT_BOX = re.compile(r"^\s*\d{1,2}[a-z]?\.\s*[A-Za-z]{2,}")
 _NEXT_BOX_CUT = re.compile(r"^\s*\d\s?\d?[a-z]?\.?\s+[A-Z]{2,}")
-_BOX_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[a-z]?\.\s*$")  # "26. " right before a label
+# "26. " right before a label, or "2 " opening its line (the period lost on a poor scan)
+_BOX_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[a-z]?\.\s*$|^\s*(\d{1,2})[a-z]?\s+$")
 _LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
 _CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
 
@@ -98,7 +99,7 @@ def _box_number(line: TextLine, hit: LabelHit) -> int | None:
     """The number of a form's box whose label `hit` is ("26. PATIENT'S ACCOUNT NO." -> 26)."""
     label = line.text[hit.start:hit.end]
     m = _BOX_NUMBER.search(line.text[:hit.start]) or _BOX_NUMBER.match(label[:label.find(" ") + 1])
-    return int(m.group(1)) if m else None
+    return int(m.group(1) or m.group(2)) if m else None
 
 
 def is_label_line(view: DocView, line: TextLine) -> bool:
@@ -199,7 +200,8 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         rest = _own_text(view, line, hit, rest)
     # "27. ACCEPT ...": the rest of the line, and the cells right of it, are the next box's.
     box = _box_number(line, hit)
-    next_no = None if box is None else re.compile(rf"\s*{box + 1}\.?\s*$")  # "27." after box 26: a number
+    # After box 26's label: box 27's number, alone or opening its label ("27.", "27 .ACCET", "3 PATIENTS").
+    next_no = None if box is None else re.compile(rf"\s*{box + 1}\s?\.?(?!\d)")
     next_box = bool(_NEXT_BOX.match(rest) or (box is not None and (_NEXT_BOX_CUT.match(rest) or next_no.match(rest))))
     v = None if next_box else extract(spec, rest, view.ctx)
     if v is not None and spec.pattern and not re.fullmatch(spec.pattern, str(v.normalized)):
