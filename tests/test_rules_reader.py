@@ -217,3 +217,48 @@ def test_exact_label_search_is_whole_word_and_case_blind():
     assert [m.group() for m in _exact_pattern("(net)").finditer(text)] == ["(net)"]
     assert [m.group() for m in _exact_pattern("gross amount").finditer(text)] == []  # never across lines
     assert [m.start() for m in _exact_pattern("subtotal").finditer(text)] == [0]
+
+
+def test_invoice_issuer_in_the_footer_when_the_top_names_the_customer():
+    """A "To" block at the top names the customer; the issuer's legal name is the footer's
+    imprint, its address after it on the same line or under it."""
+    p = page(1, [
+        (0.08, 0.06, "Invoice FI15636047324"),
+        (0.08, 0.15, "To"), (0.50, 0.15, "Date issued"),
+        (0.08, 0.18, "Acme Analytics GmbH"), (0.50, 0.18, "Mar 4, 2023"),
+        (0.08, 0.20, "Pfalzer Ufer 4"),
+        (0.08, 0.32, "Service"), (0.80, 0.32, "Total (EUR)"),
+        (0.08, 0.35, "Infographic Design"), (0.80, 0.35, "197.28"),
+        (0.60, 0.40, "Total (EUR)"), (0.80, 0.40, "197.28"),
+        (0.08, 0.88, "Globex International Ltd."),
+        (0.08, 0.92, "8 Kaplan St., Tel Aviv, Israel 6473409"),
+    ])
+    f = RulesReader().read(document(p), load_schema("invoice")).fields
+    assert f["customer_name"].normalized == "Acme Analytics GmbH"
+    assert f["vendor_name"].normalized == "Globex International Ltd"
+
+
+def test_invoice_issuer_name_and_address_on_one_line():
+    """The customer's name printed again in a contact block is still the customer's; the
+    imprint "Name Pty Ltd, Level 6, ..." holds the issuer's name and then its address, and a
+    sender line "Name GmbH & Co. KG • street • town" likewise."""
+    p = page(1, [
+        (0.07, 0.10, "Summary"), (0.52, 0.10, "Invoice Number: AT-215508940"),
+        (0.07, 0.15, "Acme Analytics GmbH"), (0.52, 0.15, "Billing Contact:"),
+        (0.07, 0.17, "Pfalzer Ufer 4"), (0.52, 0.17, "Thomas Muller"),
+        (0.52, 0.19, "Acme Analytics GmbH"),
+        (0.40, 0.49, "Invoice Total:"), (0.59, 0.49, "USD 47.90"),
+        (0.04, 0.88, "Globex Pty Ltd, Level 6, 341 George St, Sydney NSW 2000, Australia"),
+    ])
+    f = RulesReader().read(document(p), load_schema("invoice")).fields
+    assert f["vendor_name"].normalized == "Globex Pty Ltd"
+    assert f["vendor_address"].normalized.startswith("Level 6, 341 George St, Sydney NSW 2000")
+    p = page(1, [
+        (0.10, 0.08, "Medienpilot GmbH & Co. KG • Am Saueracker 23 • 91244 Reichenschwand"),
+        (0.10, 0.12, "Acme Analytics GmbH"),
+        (0.60, 0.30, "Rechnungsdatum: 04.07.2023"),
+        (0.60, 0.50, "Gesamtbetrag:"), (0.80, 0.50, "119,00 EUR"),
+    ])
+    f = RulesReader().read(document(p), load_schema("invoice")).fields
+    assert f["vendor_name"].normalized == "Medienpilot GmbH & Co. KG"
+    assert f["vendor_address"].normalized == "Am Saueracker 23, 91244 Reichenschwand"

@@ -278,8 +278,14 @@ class _FieldReader:
         avoid: set[int] = set()
         for name in ("customer_name", "customer_address"):
             for h in self.hits.get(name, []):
+                if len(h.label) <= 3 and len(h.line.text.strip(" :")) > h.end - h.start + 1:
+                    continue  # "to" is the customer's label only where it stands alone ("To:")
                 avoid.add(h.line.index)
                 avoid.update(ln.index for ln in self.view.below(h.line, None, max_lines=6)[:5])
+        # The customer's name printed again elsewhere (a summary block, a contact line) is still
+        # the customer's.
+        names = {" ".join(self.view.lines[i].text.split()).casefold() for i in avoid}
+        avoid.update(ln.index for ln in self.view.lines if " ".join(ln.text.split()).casefold() in names)
         return avoid
 
     def read(self, spec: FieldSpec, answers: dict[str, Answer]) -> Answer:

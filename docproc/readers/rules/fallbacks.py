@@ -131,9 +131,28 @@ def issuer_line(view: DocView, avoid: set[int]) -> TextLine | None:
         return None
     # Names are printed in capitals or title case; handwriting read as lowercase is not one.
     plain = [ln for ln in top if not _TITLE_WORDS.search(ln.text) and not ln.text.islower()][:3]
-    if not plain:
-        return None
-    return next((ln for ln in plain if _LEGAL_FORM.search(ln.text)), plain[0])
+    company = next((ln for ln in plain if _LEGAL_FORM.search(ln.text)), None)
+    if company is None:
+        # No company named at the top (or only the customer): many invoices print the issuer's
+        # legal name in the footer ("Fiverr International Ltd.", "Atlassian Pty Ltd, Level 6, ...").
+        company = next((ln for ln in view.page_lines(1) if ln.bbox[1] > FOOTER and ln.index not in avoid
+                        and _LEGAL_FORM.search(_name_segment(ln.text)) and _is_name_like(ln)
+                        and not _TITLE_WORDS.search(_name_segment(ln.text))), None)
+    return company or (plain[0] if plain else None)
+
+
+FOOTER = 0.75  # of the page's height: below it, a company's line is the footer's imprint
+_SEGMENTS = re.compile(r"\s*(?:,|\s[•|·]\s)\s*")
+
+
+def _name_segment(text: str) -> str:
+    """A company's name without the address printed after it on its line: "Medienpilot GmbH &
+    Co. KG • Am Saueracker 23 • 91244 Reichenschwand", "Atlassian Pty Ltd, Level 6, 341 George St"
+    (cut only after a legal form, where a later part holds a number: "Netlify, Inc" stays)."""
+    parts = _SEGMENTS.split(text)
+    if len(parts) > 1 and _LEGAL_FORM.search(parts[0]) and any(re.search(r"\d", p) for p in parts[1:]):
+        return parts[0]
+    return text
 
 
 _LEGAL_START = re.compile(r"^\s*(?:\(|" + _LEGAL_FORM.pattern + ")", re.IGNORECASE)
@@ -197,7 +216,7 @@ def issuer_name(view: DocView, spec: FieldSpec, avoid: set[int]) -> Candidate | 
     if line is None:
         return None
     lines = name_lines(view, line)
-    text = _name_text(" ".join(ln.text.strip() for ln in lines))
+    text = _name_text(_name_segment(" ".join(ln.text.strip() for ln in lines)))
     cand = _candidate(spec, lines[0], Value(0, len(lines[0].text), text, clean_name(text)), 0.5, "issuer line")
     if len(lines) > 1:
         cand.box = union_bbox([ln.bbox for ln in lines])
@@ -250,7 +269,15 @@ def address_commas(text: str) -> str:
 
 def address_after(view: DocView, spec: FieldSpec, name_line: TextLine, column=None) -> Candidate | None:
     """The address block right under the issuer's name: following lines until a phone, tax id,
-    date or title line (company registration numbers in brackets are skipped)."""
+    date or title line (company registration numbers in brackets are skipped); or the rest of
+    the name's own line, where the address follows the name on it ("Atlassian Pty Ltd, Level 6, ...")."""
+    seg = _name_segment(name_line.text)
+    rest = name_line.text[len(seg):].lstrip(" ,•|·")
+    if seg != name_line.text and address_like(rest):
+        start = len(name_line.text) - len(rest)
+        plain = " ".join(re.sub(r"\s[•|·]\s", ", ", rest).split())
+        return _candidate(spec, name_line, Value(start, len(name_line.text), rest, address_commas(plain)),
+                          0.45, "address block")
     picked: list[TextLine] = []
     current = name_line
     for _ in range(8):
