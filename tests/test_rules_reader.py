@@ -234,7 +234,6 @@ def test_invoice_issuer_in_the_footer_when_the_top_names_the_customer():
         (0.08, 0.92, "8 Kaplan St., Tel Aviv, Israel 6473409"),
     ])
     f = RulesReader().read(document(p), load_schema("invoice")).fields
-    assert f["customer_name"].normalized == "Acme Analytics GmbH"
     assert f["vendor_name"].normalized == "Globex International Ltd"
 
 

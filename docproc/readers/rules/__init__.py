@@ -276,12 +276,12 @@ class _FieldReader:
 
     def _customer_lines(self) -> set[int]:
         avoid: set[int] = set()
-        for name in ("customer_name", "customer_address"):
-            for h in self.hits.get(name, []):
-                if len(h.label) <= 3 and len(h.line.text.strip(" :")) > h.end - h.start + 1:
-                    continue  # "to" is the customer's label only where it stands alone ("To:")
-                avoid.add(h.line.index)
-                avoid.update(ln.index for ln in self.view.below(h.line, None, max_lines=6)[:5])
+        heads = [h.line for name in ("customer_name", "customer_address") for h in self.hits.get(name, [])]
+        # "To" alone on its line heads the addressee's block (in running text "to" is no label).
+        heads += [ln for ln in self.view.lines if ln.text.strip(" :").lower() == "to"]
+        for line in heads:
+            avoid.add(line.index)
+            avoid.update(ln.index for ln in self.view.below(line, None, max_lines=6)[:5])
         # The customer's name printed again elsewhere (a summary block, a contact line) is still
         # the customer's.
         names = {" ".join(self.view.lines[i].text.split()).casefold() for i in avoid}

@@ -74,7 +74,7 @@ def _same_row(a: TextLine, b: TextLine) -> bool:
 
 def _level(a: TextLine, b: TextLine) -> bool:
     """Two pieces of one printed line sit at one level. A box OCR read over two printed lines
-    ("27. ACCEPT" over "ASSIGNMENT?" as one box, half again as tall), or a big stamp, overlaps
+    ("27. ACCEPT" over "ASSIGNMENT?" as one box, a fifth again as tall or more), or a big stamp, overlaps
     both rows beside it: joined to the row under it, it would carry that row's values up into
     the label row. (A piece that holds words of two rows, each as tall as the other piece's, is
     left to the row test, as before.)"""
