@@ -244,9 +244,12 @@ def test_label_words_misread_by_glyph_shape_still_match_but_other_words_do_not()
     p.words[line.words[3]].text = "CF"
     f = RulesReader().read(document(p), load_schema("cms1500")).fields
     assert f["service_line_count"].normalized == 2
-    lines = DocView.of(document(page(1, [(0.1, 0.1, "INVOICE TO"), (0.1, 0.2, "INVOICE N0")]))).lines
+    lines = DocView.of(document(page(1, [(0.1, 0.1, "INVOICE TO"), (0.1, 0.2, "INVOICE N0"),
+                                         (0.1, 0.3, "29 AMC4NT PAID")]))).lines
     assert _fuzzy_match(lines[0], "invoice no") is None
     assert _fuzzy_match(lines[1], "invoice no") is not None
+    hit = _fuzzy_match(lines[2], "amount paid")  # "OU" read as "C4": compared by shape, the label still reads
+    assert hit is not None and lines[2].text[hit.start:hit.end].strip() == "AMC4NT PAID" and hit.label == "amount paid"
 
 
 def test_a_value_line_raised_by_a_tall_box_is_still_under_its_label():

@@ -55,8 +55,11 @@ def _exact_pattern(label: str) -> re.Pattern:
 
 
 def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
-    """Where `label` occurs in `line` despite OCR slips, with a score; None when it does not."""
-    lower = line.text.lower()
+    """Where `label` occurs in `line` despite OCR slips, with a score; None when it does not.
+    Compared by glyph shape ("29 AMC4NT PAID" is "amount paid"; one character for one, so the
+    offsets are the line's)."""
+    lower = _shape(line.text.lower())
+    original, label = label, _shape(label)
     align = fuzz.partial_ratio_alignment(label, lower, score_cutoff=MIN_SCORE * 100)
     if align is None:
         return None
@@ -71,12 +74,12 @@ def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
         return None
     # Word by word: "invoice to" is not "invoice no" although the strings are 90% alike.
     got, want = lower[start:end].split(), label.split()
-    if len(got) == len(want) and any(fuzz.ratio(_shape(g), _shape(w)) < 70 for g, w in zip(got, want)):
+    if len(got) == len(want) and any(fuzz.ratio(g, w) < 70 for g, w in zip(got, want)):
         return None
     # The stretched span as a whole must still read as the label: "subtotal:" is not "total due".
     if fuzz.ratio(label, lower[start:end].strip(" :#.")) < MIN_SCORE * 100:
         return None
-    return LabelHit(line, start, end, align.score / 100 * 0.95, label)
+    return LabelHit(line, start, end, align.score / 100 * 0.95, original)
 
 
 # Letters OCR confuses by their shape ("CF SERVICE" for "OF SERVICE", "1NVOICE"): one class each,
@@ -120,18 +123,19 @@ COUNTED = 0.8
 
 @lru_cache(maxsize=4)  # every field of a document searches the same lines
 def _joined(texts: tuple[str, ...]) -> tuple[str, list[int], list[str]]:
-    """The lines joined by newlines, where each starts in the joined text, and each lowercased."""
+    """The lines joined by newlines, where each starts in the joined text, and each lowercased
+    and read by glyph shape (see `_shape`)."""
     starts = [0]
     for t in texts:
         starts.append(starts[-1] + len(t) + 1)
-    return "\n".join(texts), starts, [t.lower() for t in texts]
+    return "\n".join(texts), starts, [_shape(t.lower()) for t in texts]
 
 
 def _label_matches(lines: list[TextLine], labels: list[str]) -> dict[int, list[LabelHit | None]]:
     """Label hits for every line and label, computed per label over the whole document: one
     regex pass over the joined text for exact hits, and rapidfuzz's vectorised partial ratio to
     pick the few lines worth a fuzzy alignment (the same cutoff, so the same hits)."""
-    text, starts, lowers = _joined(tuple(ln.text for ln in lines))
+    text, starts, shaped = _joined(tuple(ln.text for ln in lines))
     found: dict[int, list[LabelHit | None]] = {}
     for k, label in enumerate(labels):
         exact: set[int] = set()
@@ -144,7 +148,8 @@ def _label_matches(lines: list[TextLine], labels: list[str]) -> dict[int, list[L
             found.setdefault(i, [None] * len(labels))[k] = LabelHit(lines[i], m.start() - off, m.end() - off, 1.0, label)
         if len(label) < MIN_FUZZY_LEN:
             continue
-        scores = process.cdist([label], lowers, scorer=fuzz.partial_ratio, score_cutoff=MIN_SCORE * 100, dtype=np.float32)[0]
+        scores = process.cdist([_shape(label)], shaped, scorer=fuzz.partial_ratio, score_cutoff=MIN_SCORE * 100,
+                               dtype=np.float32)[0]
         for i in np.flatnonzero(scores):
             if int(i) not in exact:
                 hit = _fuzzy_match(lines[int(i)], label)
