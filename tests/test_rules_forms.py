@@ -250,6 +250,10 @@ def test_label_words_misread_by_glyph_shape_still_match_but_other_words_do_not()
     assert _fuzzy_match(lines[1], "invoice no") is not None
     hit = _fuzzy_match(lines[2], "amount paid")  # "OU" read as "C4": compared by shape, the label still reads
     assert hit is not None and lines[2].text[hit.start:hit.end].strip() == "AMC4NT PAID" and hit.label == "amount paid"
+    lines = DocView.of(document(page(1, [(0.1, 0.1, "33. BILLING PRIOVIDER INF O & PH # (839)794-8106"),
+                                         (0.1, 0.2, "1 a. INSURED'S I D. NUMBER")]))).lines
+    assert _fuzzy_match(lines[0], "billing provider info & ph #") is not None  # a letter split off "INFO"
+    assert _fuzzy_match(lines[1], "insured's i.d. number") is not None  # "I D." is not a letter split off
 
 
 def test_a_value_line_raised_by_a_tall_box_is_still_under_its_label():

@@ -73,8 +73,10 @@ def _fuzzy_match(line: TextLine, label: str) -> LabelHit | None:
     if not (0.75 * len(label) <= end - start <= 1.5 * len(label)):
         return None
     # Word by word: "invoice to" is not "invoice no" although the strings are 90% alike.
-    got, want = lower[start:end].split(), label.split()
-    if len(got) == len(want) and any(fuzz.ratio(g, w) < 70 for g, w in zip(got, want)):
+    # (Read as printed, and with a lone letter OCR split off its word joined again: "INF O".)
+    want = label.split()
+    if not any(len(got) != len(want) or all(fuzz.ratio(g, w) >= 70 for g, w in zip(got, want))
+               for got in (lower[start:end].split(), _rejoined(lower[start:end].split()))):
         return None
     # The stretched span as a whole must still read as the label: "subtotal:" is not "total due".
     if fuzz.ratio(label, lower[start:end].strip(" :#.")) < MIN_SCORE * 100:
@@ -89,6 +91,17 @@ _SHAPES = str.maketrans({**dict.fromkeys("cdq0", "o"), **dict.fromkeys("l1|", "i
 
 def _shape(word: str) -> str:
     return word.translate(_SHAPES)
+
+
+def _rejoined(words: list[str]) -> list[str]:
+    """A lone letter OCR split off its word joins it again ("INF O" is "INFO")."""
+    out: list[str] = []
+    for w in words:
+        if out and len(w) == 1 and w.isalpha() and out[-1][-1:].isalpha():
+            out[-1] += w
+        else:
+            out.append(w)
+    return out
 
 
 def _specificity(label: str, n_matched: int) -> float:
