@@ -218,3 +218,18 @@ def test_a_count_after_a_total_label_is_no_amount():
         (0.30, 0.52, "Total Incl.6% GST RM"), (0.75, 0.52, "15.00"),
     ])
     assert f["total"].normalized == "15.00"
+
+
+def test_a_currency_printed_apart_heads_its_amount_and_the_level_cell_wins_a_tie():
+    """A skewed receipt straightened: "RM" stands apart from the amounts after it, and the
+    row above's amount starts at the same column a fraction of a row higher."""
+    p = page(1, [
+        (0.20, 0.05, "RESTORAN WAN SHENG SDN BHD"),
+        (0.06, 0.583, "Service Charge"), (0.66, 0.589, "RM"), (0.775, 0.589, "0.00"),
+        (0.06, 0.599, "GST/TAX 6%"), (0.66, 0.602, "RM"), (0.776, 0.603, "2.25"),
+        (0.06, 0.620, "TOTAL :"), (0.46, 0.623, "RM"), (0.583, 0.624, "39.80"),
+        (0.05, 0.640, "CASH"), (0.46, 0.640, "RM"), (0.583, 0.640, "50.00"),
+    ], height=0.020)
+    f = RulesReader().read(document(p), load_schema("receipt")).fields
+    assert (f["total"].normalized, f["total"].evidence) == ("39.80", "right cell")
+    assert f["tax"].normalized == "2.25"

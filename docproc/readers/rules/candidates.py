@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, replace
 
 from docproc.document import BBox, FieldValue, union_bbox
-from docproc.normalize import normalize_id
+from docproc.normalize import currency_code, normalize_id
 from docproc.readers.rules.labels import LabelHit
 from docproc.readers.rules.values import Value, clean_name, extract, find_date_ranges
 from docproc.readers.rules.view import DocView, TextLine
@@ -210,7 +210,10 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         c = Candidate(spec.name, v, line, hit.end, hit.score * SAME_LINE, "same line")
         out.append(_wrapped(view, c) if spec.value_type == "string" else c)
     label_box = line.span_bbox(hit.start, hit.end)
-    for k, o in enumerate([] if next_box else view.right_of(line, max_gap=0.8)[:2]):
+    cells = [] if next_box else view.right_of(line, max_gap=0.8)
+    if spec.value_type == "money" and cells and currency_code(cells[0].text.strip(" :")) is not None:
+        cells = cells[:1] + view.right_of(cells[0], max_gap=0.8)  # "RM" apart: its amount is on its row
+    for k, o in enumerate(cells[:2]):
         if (is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip())
                 or (next_no is not None and next_no.match(o.text)) or _DATE_HEADS.fullmatch(o.text.strip())):
             break  # another label ("Estimate #", box 27's number, a date box's "MM DD YY"): not ours
@@ -221,8 +224,10 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         if v is not None and _value_dominates(spec, o.text, v):
             out.append(Candidate(spec.name, v, o, 0, hit.score * RIGHT_CELL * (0.9**k), "right cell"))
         # A bare count next to a money label ("Grand Total: 30 $12,350.00") is the spots or
-        # quantity column: the amount may be the cell after it.
-        if not (spec.value_type == "money" and v is not None and re.fullmatch(r"\d+", o.text.strip())):
+        # quantity column, and a currency printed apart ("TOTAL : RM   39.80") heads its amount:
+        # the amount may be the cell after either.
+        if not (spec.value_type == "money" and ((v is not None and re.fullmatch(r"\d+", o.text.strip()))
+                                                or (v is None and currency_code(o.text.strip(" :")) is not None))):
             break
     # A value below sits in the label's column: it starts no further left than the label.
     depth = 6 if spec.pattern else 3

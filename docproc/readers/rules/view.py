@@ -261,7 +261,9 @@ class DocView:
             and abs(o.cy - line.cy) < 0.6 * max(line.height, o.height)
             and o.height <= TALL * line.height  # a stamp over several rows is no cell of this one
         ]
-        return sorted(out, key=lambda o: o.bbox[0])
+        # Nearest first; of two cells that start about as far right (a column's cells on two
+        # tight rows both in reach), the one level with the line.
+        return sorted(out, key=lambda o: o.bbox[0] + 2.0 * abs(o.cy - line.cy))
 
     def below(self, line: TextLine, span: BBox | None = None, max_lines: float = 3.0,
               level: BBox | None = None) -> list[TextLine]:
