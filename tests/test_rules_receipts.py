@@ -233,3 +233,15 @@ def test_a_currency_printed_apart_heads_its_amount_and_the_level_cell_wins_a_tie
     f = RulesReader().read(document(p), load_schema("receipt")).fields
     assert (f["total"].normalized, f["total"].evidence) == ("39.80", "right cell")
     assert f["tax"].normalized == "2.25"
+
+
+def test_a_total_whose_point_ocr_lost_is_not_the_largest_total():
+    """"51.42" read as "5142" beside the next total row's "54.50": the figure without cents
+    neither wins nor sets the largest of the totals."""
+    f = _read([
+        (0.20, 0.05, "TOKO KASUT SDN BHD"),
+        (0.05, 0.82, "Total Sales (Excluding GST)"), (0.84, 0.82, "5142"),
+        (0.05, 0.86, "Total GST"), (0.84, 0.86, "3.08"),
+        (0.05, 0.94, "Total Sales (Inclusive of GST)"), (0.82, 0.94, "54.50"),
+    ])
+    assert f["total"].normalized == "54.50"

@@ -100,6 +100,10 @@ def _form_like(view: DocView, c: Candidate) -> bool:
     return 0 < len(prev) <= 40 and not prev.endswith((".", ",", ";"))
 
 
+_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
+NO_CENTS = 0.8
+
+
 class _FieldReader:
     def __init__(self, doc: Document, view: DocView, schema: Schema, hits: dict[str, list[LabelHit]]):
         self.doc, self.view, self.schema, self.hits = doc, view, schema, hits
@@ -243,8 +247,15 @@ class _FieldReader:
                 if re.search(r"\bnet\b", c.line.text, re.IGNORECASE) and "gross" not in c.line.text.lower():
                     c.score *= 0.7
         if spec.value_type == "money" and any(k in spec.name for k in fallbacks.TOTAL_NAMES) and cands:
+            # Where the totals print cents, a figure without them is a count or an amount whose
+            # point OCR lost ("51.42" read "5142"): it neither wins nor sets the largest.
+            cents = [c for c in cands if _CENTS.search(c.value.text)]
+            if cents:
+                for c in cands:
+                    if not _CENTS.search(c.value.text):
+                        c.score *= NO_CENTS
             # Of several "total" rows (total qty, total excl. tax, total), the amount payable is the largest.
-            top = max(Decimal(str(c.value.normalized)) for c in cands)
+            top = max(Decimal(str(c.value.normalized)) for c in (cents or cands))
             for c in cands:
                 if Decimal(str(c.value.normalized)) < top:
                     c.score *= 0.85
