@@ -245,3 +245,10 @@ def test_a_total_whose_point_ocr_lost_is_not_the_largest_total():
         (0.05, 0.94, "Total Sales (Inclusive of GST)"), (0.82, 0.94, "54.50"),
     ])
     assert f["total"].normalized == "54.50"
+
+
+def test_a_registration_number_misread_after_the_shop_name_is_no_part_of_it():
+    for printed in ("99 SPEED MART S/B (519537-X)", "99 SPEED MART S/B 519E37-X)"):
+        f = _read([(0.20, 0.05, printed), (0.20, 0.08, "LOT P.T. 2811, JALAN ANGSA,"),
+                   (0.05, 0.70, "Total Sales"), (0.76, 0.70, "20.50")])
+        assert f["vendor_name"].normalized == "99 SPEED MART S/B", printed

@@ -195,7 +195,8 @@ def name_lines(view: DocView, line: TextLine) -> list[TextLine]:
 
 
 _NAME_LABEL = re.compile(r"^\s*[A-Za-z]+\s*:\s*(?=\S)")  # "Dimiliki: BANH MI CAFE SDN BHD" (owned by)
-_BARE_CODE = re.compile(r"\s+\(?\d{4,}-?[A-Z]\)?\s*$")  # "99 SPEED MART S/B 519537-X)"
+# "99 SPEED MART S/B 519537-X)", and as OCR reads it on a poor copy: "519E37-X)", "S7B519537-X>"
+_BARE_CODE = re.compile(r"\s+[(\[<]?(?=(?:[0-9A-Z]*\d){4})[0-9A-Z]{4,10}-?[A-Z][)\]>]?\s*$")
 
 
 def _name_text(text: str) -> str:
