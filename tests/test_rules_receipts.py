@@ -252,3 +252,12 @@ def test_a_registration_number_misread_after_the_shop_name_is_no_part_of_it():
         f = _read([(0.20, 0.05, printed), (0.20, 0.08, "LOT P.T. 2811, JALAN ANGSA,"),
                    (0.05, 0.70, "Total Sales"), (0.76, 0.70, "20.50")])
         assert f["vendor_name"].normalized == "99 SPEED MART S/B", printed
+
+
+def test_a_misread_company_number_line_is_skipped_before_the_address():
+    for reg in ("Company No:002643278-A", "Conpany No:002643278-A"):
+        f = _read([(0.10, 0.09, "ISNI PETRO TRADING"), (0.10, 0.12, reg),
+                   (0.10, 0.145, "LOT 2685 JLN GENTING KLANG"), (0.10, 0.173, "53300 KL"),
+                   (0.10, 0.20, "Telephone 03-40212008"),
+                   (0.05, 0.70, "Total"), (0.76, 0.70, "86.00")])
+        assert f["vendor_address"].normalized.startswith("LOT 2685 JLN GENTING KLANG"), reg

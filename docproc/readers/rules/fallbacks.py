@@ -36,7 +36,9 @@ _ADDRESS_STOP = re.compile(
     re.IGNORECASE)
 # A company registration line under a name: "(CO.REG : 933109-X)", "Company No: 002643278-A", "(1234-X)".
 # ("CO-REG:", OCR's "CO.RFG", "(Co. No. 113825-W)")
-_REG_WORDS = r"\b(co[.-]?\s*r[ef]g|co\.\s*no|company\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
+# ("Conpany No:002643278-A": OCR's slip in the word, or any word before a company number's shape)
+_REG_WORDS = (r"\b(co[.-]?\s*r[ef]g|co\.\s*no|c[o0][mn]{1,2}pa[nm]y\s*(no|reg)|reg(istration)?\.?\s*no|br\s*no|roc)\b"
+              r"|\bno\s*[:.]\s*\d{6,12}-?[a-z]\b")
 # ... or a bare code, labelled or not ("822737-X", "Site: 2395").
 _REGISTRATION = re.compile(_REG_WORDS + r"|^[\s(]*[\w-]*\d[\w-]*[)\s.]*$|^\s*[A-Za-z]+\s*[:#]\s*\d+\s*$",
                            re.IGNORECASE)
