@@ -284,3 +284,18 @@ def test_an_amount_with_cents_beats_a_bare_figure_beside_it_in_a_cell():
     assert extract(spec, "765.62 8", Context(), whole_line=True).normalized == "765.62"
     assert extract(spec, "12 765.62", Context(), whole_line=True).normalized == "765.62"
     assert extract(spec, "30", Context(), whole_line=True).normalized == "30.00"  # a whole cell: still an amount
+
+
+def test_a_label_read_whole_by_a_longer_variant_spans_its_column():
+    """"3 PATIENTS BIRTH DATE": "birth date" matches exactly, "patient's birth date" by OCR
+    slip from further left; the column under the label is the whole label's, so the date
+    under "PATIENTS" is read whole. A box number inside the longer match still numbers the box."""
+    p = page(1, [(0.388, 0.172, "3 PATIENTS BIRTH DATE"), (0.405, 0.181, "MM"), (0.443, 0.181, "DD"), (0.48, 0.181, "YY"),
+                 (0.406, 0.188, "11 01 15 M"), (0.60, 0.850, "28. TOTAL CHARGE"), (0.60, 0.865, "$ 519.71")],
+             height=0.013)  # (a US form: month first)
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_birth_date"].normalized == "2015-11-01"
+    p = page(1, [(0.03, 0.850, "25. FEDERAL TAX I.D. NUMBER SSN EIN 26. PATIENT'S ACCOUNT NO 27."),
+                 (0.36, 0.865, "ACC-200290")])
+    f = RulesReader().read(document(p), load_schema("cms1500")).fields
+    assert f["patient_account_number"].normalized == "ACC-200290"

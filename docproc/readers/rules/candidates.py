@@ -91,15 +91,18 @@ _NEXT_BOX = re.compile(r"^\s*\d{1,2}[a-z]?\.\s*[A-Za-z]{2,}")
 _NEXT_BOX_CUT = re.compile(r"^\s*\d\s?\d?[a-z]?\.?\s+[A-Z]{2,}")
 # "26. " right before a label, or "2 " opening its line (the period lost on a poor scan)
 _BOX_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[a-z]?\.\s*$|^\s*(\d{1,2})[a-z]?\s+$")
+_BOX_IN_LABEL = re.compile(r"(?:^|(?<=\s))(\d{1,2})[a-z]?\.(?=\s)")
 _LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
 _CURRENCY_WORDS = re.compile(r"\b[A-Z]{3}\b|[€$£¥]|\b(?:rm|usd|eur|incl|excl|gst|vat)\b", re.IGNORECASE)
 
 
 def _box_number(line: TextLine, hit: LabelHit) -> int | None:
     """The number of a form's box whose label `hit` is ("26. PATIENT'S ACCOUNT NO." -> 26)."""
-    label = line.text[hit.start:hit.end]
-    m = _BOX_NUMBER.search(line.text[:hit.start]) or _BOX_NUMBER.match(label[:label.find(" ") + 1])
-    return int(m.group(1) or m.group(2)) if m else None
+    m = _BOX_NUMBER.search(line.text[:hit.start])
+    if m:
+        return int(m.group(1) or m.group(2))
+    m = _BOX_IN_LABEL.search(line.text[hit.start:hit.end] + " ")  # "EIN 26. PATIENT'S ...": read with it
+    return int(m.group(1)) if m else None
 
 
 def is_label_line(view: DocView, line: TextLine) -> bool:

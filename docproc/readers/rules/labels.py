@@ -192,8 +192,12 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
                 score *= QUALIFIED
             if spec.value_type == "money" and _COUNTED.search(line.text[best.end:]):
                 score *= COUNTED
-            # A longer variant read further along the same printed label ("billing provider info"
-            # and "... info & ph #" over "33. BILLING PROVIDER INFC& PH #"): the value starts after it.
-            end = max([best.end] + [h.end for h in matches[i] if h and h.start < best.end])
-            hits.append(replace(best, end=end, score=round(score, 4)))
+            # A longer variant read over more of the same printed label ("billing provider info"
+            # and "... info & ph #" over "33. BILLING PROVIDER INFC& PH #"; "birth date" and
+            # "patient's birth date" over "3 PATIENTS BIRTH DATE"): the label spans both, so the
+            # value starts after it and the column under it is the whole label's.
+            same = [h for h in matches[i] if h and h.start < best.end and h.end > best.start]
+            start = min([best.start] + [h.start for h in same])
+            end = max([best.end] + [h.end for h in same])
+            hits.append(replace(best, start=start, end=end, score=round(score, 4)))
     return sorted(hits, key=lambda h: -h.score)
