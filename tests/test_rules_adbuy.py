@@ -174,3 +174,17 @@ def test_right_cell_name_stops_where_a_column_of_labels_starts():
         (0.716, 0.111, "Invoice Month"), (0.83, 0.111, "January 2020"),
     ])
     assert f["advertiser"].normalized == "POL/Alaska League PAC"
+
+
+def test_a_label_variant_inside_another_is_one_printed_label():
+    """"order" matches inside "Order #": one printed label, not two variants that confirm each
+    other, so it does not outrank the more specific "Invoice #" on that account."""
+    from docproc.readers.rules.labels import find_labels
+    from docproc.readers.rules.view import DocView
+
+    adbuy = load_schema("examples/schemas/adbuy.yaml")
+    p = page(1, [(0.74, 0.07, "Invoice #"), (0.86, 0.07, "140021891"),
+                 (0.74, 0.17, "Order #"), (0.86, 0.17, "301373")])
+    hits = find_labels(DocView.of(document(p)).lines, adbuy.field("contract_number"))
+    assert [h.line.text for h in hits] == ["Invoice #", "Order #"]
+    assert RulesReader().read(document(p), adbuy).fields["contract_number"].normalized == "140021891"

@@ -180,13 +180,14 @@ def find_labels(lines: list[TextLine], spec: FieldSpec) -> list[LabelHit]:
     for i in sorted(matches):
         line = lines[i]
         best: LabelHit | None = None
-        n = 0
         for hit in matches[i]:
-            if hit:
-                n += 1
             if hit and (best is None or (hit.score, len(hit.label)) > (best.score, len(best.label))):
                 best = hit
         if best:
+            # Variants found inside another's span ("order" in "Order #") are one printed label.
+            found = [h for h in matches[i] if h]
+            n = sum(1 for h in found if not any(o is not h and o.start <= h.start and h.end <= o.end
+                                                and (o.end - o.start) > (h.end - h.start) for o in found))
             score = best.score * _specificity(best.label, n) * (PROSE if _in_prose(best) else 1.0)
             if _QUALIFIED.search(line.text[:best.start]) and not _QUALIFIED.search(best.label):
                 score *= QUALIFIED
