@@ -10,6 +10,7 @@ items from tables, and the validation checks (docproc.checks).
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -272,11 +273,11 @@ class _FieldReader:
         if kind == "date" and spec.required:
             return fallbacks.first_date(self.view, spec)
         if kind == "string" and name in fallbacks.ISSUER_NAMES:
-            return fallbacks.issuer_name(self.view, spec, self._customer_lines())
+            return fallbacks.issuer_name(self.view, spec, self._customer_lines)
         if kind == "string" and name.endswith("address") and name.split("_")[0] + "_name" in answers:
             issuer = answers.get(name.split("_")[0] + "_name")
             if isinstance(issuer, FieldValue) and issuer.evidence == "issuer line":
-                line = fallbacks.issuer_line(self.view, self._customer_lines())
+                line = fallbacks.issuer_line(self.view, self._customer_lines)
                 if line is None:
                     return None
                 names = fallbacks.name_lines(self.view, line)
@@ -285,7 +286,9 @@ class _FieldReader:
             return fallbacks.currency_value(self.view, spec)
         return None
 
+    @functools.cached_property
     def _customer_lines(self) -> set[int]:
+        """The customer's block (asked for by the issuer's name and address: found once)."""
         avoid: set[int] = set()
         heads = [h.line for name in ("customer_name", "customer_address") for h in self.hits.get(name, [])]
         # "To" alone on its line heads the addressee's block (in running text "to" is no label).

@@ -105,6 +105,11 @@ def _box_number(line: TextLine, hit: LabelHit) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _currency_only(line: TextLine) -> bool:
+    """A cell that holds a currency and nothing else ("RM", "USD:"), printed apart from its amount."""
+    return currency_code(line.text.strip(" :")) is not None
+
+
 def is_label_line(view: DocView, line: TextLine) -> bool:
     """The line is (or starts with) a label: a schema label or a printed form label."""
     text_len = max(1, len(line.text.strip()))
@@ -214,7 +219,7 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         out.append(_wrapped(view, c) if spec.value_type == "string" else c)
     label_box = line.span_bbox(hit.start, hit.end)
     cells = [] if next_box else view.right_of(line, max_gap=0.8)
-    if spec.value_type == "money" and cells and currency_code(cells[0].text.strip(" :")) is not None:
+    if spec.value_type == "money" and cells and _currency_only(cells[0]):
         cells = cells[:1] + view.right_of(cells[0], max_gap=0.8)  # "RM" apart: its amount is on its row
     for k, o in enumerate(cells[:2]):
         if (is_label_line(view, o) or re.fullmatch(r"[A-Za-z][A-Za-z .]*\s?#", o.text.strip())
@@ -230,7 +235,7 @@ def near_label(view: DocView, spec: FieldSpec, hit: LabelHit) -> list[Candidate]
         # quantity column, and a currency printed apart ("TOTAL : RM   39.80") heads its amount:
         # the amount may be the cell after either.
         if not (spec.value_type == "money" and ((v is not None and re.fullmatch(r"\d+", o.text.strip()))
-                                                or (v is None and currency_code(o.text.strip(" :")) is not None))):
+                                                or (v is None and _currency_only(o)))):
             break
     # A value below sits in the label's column: it starts no further left than the label.
     depth = 6 if spec.pattern else 3
