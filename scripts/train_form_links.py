@@ -61,12 +61,11 @@ def _score(docs, probs_by_doc, threshold: float | None):
     soft, exact = Counts(), Counts()
     for (expected, rule, cands, _x, _y), probs in zip(docs, probs_by_doc):
         pred = [{"key": kv.key, "value": kv.value} for kv in rule]
-        if threshold is not None:
-            at = 0
-            for cells, cs in cands:
-                links = form_links.choose_links(cells, cs, probs[at:at + len(cs)], threshold)
-                pred += [{"key": k.text, "value": v.text} for k, v, _p in links]
-                at += len(cs)
+        at = 0
+        for cells, cs in cands:
+            links = [] if threshold is None else form_links.choose_links(cells, cs, probs[at:at + len(cs)], threshold)
+            pred += [{"key": kv.key, "value": kv.value} for kv in forms.link_pairs(cells, links)]
+            at += len(cs)
         soft.add(_score_pairs(expected, pred, True))
         exact.add(_score_pairs(expected, pred, False))
     return soft.f1, exact.f1

@@ -228,3 +228,34 @@ def test_a_boxs_remembered_right_neighbour_is_the_one_found_afresh():
     # A box that is not one of the page's (a label joined from two lines) is looked up afresh.
     joined = forms.Cell(1, "Brand: BELAIR", (0.1, 0.1, 0.4, 0.115), 1.0)
     assert not cells.is_member(joined) and forms._right_neighbour(cells, joined).text == "Date:"
+
+
+def _with_confidence(p, text: str, confidence: float):
+    """Give the words of one placed line an OCR confidence (handwriting reads low)."""
+    line = next(li for li in p.lines if li.text == text)
+    for i in line.words:
+        p.words[i].confidence = confidence
+    line.confidence = confidence
+    return p
+
+
+def test_a_signature_read_as_handwriting_is_an_answer_without_text():
+    p = page(1, [(0.1, 0.10, "Approved By:"), (0.3, 0.10, "A chll hp"),
+                 (0.1, 0.20, "Submitted By:"), (0.3, 0.20, "J. S. Wigand"),
+                 (0.1, 0.30, "Name:"), (0.3, 0.30, "Jultu G- Nord")])
+    _with_confidence(p, "A chll hp", 0.62)
+    _with_confidence(p, "Jultu G- Nord", 0.62)
+    _with_confidence(p, "J. S. Wigand", 0.99)
+    # Low confidence after a sign-off label: signed, no text. A typed name stays; so does a
+    # low-confidence answer of any other label.
+    assert _pairs(p) == [("Approved By:", ""), ("Submitted By:", "J. S. Wigand"), ("Name:", "Jultu G- Nord")]
+    kv = read_form_pairs(document(p), links=False)[0]
+    assert kv.value_bbox is not None and kv.value_bbox[0] >= 0.3  # where the signature is
+
+
+def test_a_signature_line_without_an_answer_is_a_field_with_an_empty_answer():
+    p = page(1, [(0.1, 0.10, "Date:"), (0.3, 0.10, "3/20/78"), (0.1, 0.40, "Signature of Initiator")])
+    assert _pairs(p) == [("Date:", "3/20/78"), ("Signature of Initiator", "")]
+    # Other sign-off labels left alone are not fields of their own here.
+    p = page(1, [(0.1, 0.10, "Date:"), (0.3, 0.10, "3/20/78"), (0.1, 0.40, "Approved by")])
+    assert _pairs(p) == [("Date:", "3/20/78")]
