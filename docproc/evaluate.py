@@ -207,6 +207,12 @@ def _match_lists(expected: list, predicted: list, ftype: str, soft: bool) -> tup
 
 
 def _score_pairs(expected: list[dict], predicted: list[dict], soft: bool) -> Counts:
+    return _match_pairs(expected, predicted, soft)[0]
+
+
+def _match_pairs(expected: list[dict], predicted: list[dict], soft: bool) -> tuple[Counts, list[bool]]:
+    """One-to-one greedy matching of key-value pairs (key and value must both match); returns
+    counts and per-predicted correctness."""
     used = [False] * len(predicted)
     counts = Counts()
     for exp in expected:
@@ -222,7 +228,7 @@ def _score_pairs(expected: list[dict], predicted: list[dict], soft: bool) -> Cou
         else:
             counts.fn += 1
     counts.fp += used.count(False)
-    return counts
+    return counts, used
 
 
 @dataclass
@@ -298,7 +304,11 @@ def evaluate(dataset_dir: str | Path, out_dir: str | Path, schema_ref: str | Non
             if name == KV_FIELD:
                 predicted_pairs = result.get("key_values", [])
                 for kind in ("exact", "soft"):
-                    getattr(score, kind).add(_score_pairs(expected or [], predicted_pairs, kind == "soft"))
+                    counts, right = _match_pairs(expected or [], predicted_pairs, kind == "soft")
+                    getattr(score, kind).add(counts)
+                    if kind == "exact":  # pairs carry confidences too: the same split as fields
+                        for pair, ok in zip(predicted_pairs, right):
+                            report.calibration.add(pair.get("confidence"), ok)
                 continue
             fv = result.get("fields", {}).get(name)
             if is_list:

@@ -79,6 +79,20 @@ def test_key_value_pairs_matched_one_to_one(tmp_path):
     assert (soft.tp, soft.fp, soft.fn) == (2, 1, 0)
 
 
+def test_key_value_pairs_counted_in_the_confidence_split(tmp_path):
+    lines = [{"id": "f", "file": "docs/f.png", "schema": "key_values",
+              "expected": {"pairs": [{"key": "Date:", "value": "9/3/92"}, {"key": "Brand:", "value": "PHOENIX"}]}}]
+    results = {"f": {"status": "ok", "fields": {}, "key_values": [
+        {"key": "Date:", "value": "9/3/92", "confidence": 0.95},
+        {"key": "Brand:", "value": "PHOENlX", "confidence": 0.95},  # exact-wrong at high confidence
+        {"key": "Brand:", "value": "PHOENIX", "confidence": 0.4},
+        {"key": "Style:", "value": "HLB-KS", "confidence": 0.3}]}}
+    _write(tmp_path / "ds", tmp_path / "out", lines, results)
+    cal = evaluate(tmp_path / "ds", tmp_path / "out").calibration.to_dict()
+    assert (cal["high_confidence_count"], cal["high_confidence_precision"]) == (2, 0.5)
+    assert (cal["low_confidence_count"], cal["low_confidence_precision"]) == (2, 0.5)
+
+
 def test_same_numbers_twice(tmp_path):
     lines = [{"id": "r", "file": "docs/r.jpg", "schema": "receipt", "expected": {"total": "9.00", "date": "2018-12-25"}}]
     _write(tmp_path / "ds", tmp_path / "out", lines, {"r": {"status": "ok", "fields": {"total": _field("9.00")}}})
