@@ -230,13 +230,12 @@ def test_a_boxs_remembered_right_neighbour_is_the_one_found_afresh():
     assert not cells.is_member(joined) and forms._right_neighbour(cells, joined).text == "Date:"
 
 
-def _with_confidence(p, text: str, confidence: float):
+def _with_confidence(p, text: str, confidence: float) -> None:
     """Give the words of one placed line an OCR confidence (handwriting reads low)."""
     line = next(li for li in p.lines if li.text == text)
     for i in line.words:
         p.words[i].confidence = confidence
     line.confidence = confidence
-    return p
 
 
 def test_a_signature_read_as_handwriting_is_an_answer_without_text():

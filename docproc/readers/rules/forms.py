@@ -30,6 +30,7 @@ LINK_CONFIDENCE = 0.5  # times the link model's probability: a learned link is w
 # confidence after a sign-off label, it is the answer without text (signed). Typed names after
 # such labels read at 0.97 and above. FUNSD cross-validated soft F1 +0.004 (README).
 SIGNATURE_TEXT_CONFIDENCE = 0.95
+BLANK_SIGNATURE_CONFIDENCE = 0.3  # a signature line found by its label alone, as weak as the weakest rule
 
 
 @dataclass
@@ -719,6 +720,7 @@ _S_AMOUNT = re.compile(r"(?<![\w$])S(?=\d{1,3}(?:,\d{3})*\.\d\d\b)")
 _SIGN_OFF = re.compile(
     r"signature|\bsigned\b|\b(?:approved|submitted|prepared|authori[sz]ed|reviewed|requested|initiated) by\b",
     re.IGNORECASE)
+_SIGNATURE_LABEL = re.compile(r"signature", re.IGNORECASE)  # a line that is a field even left blank
 
 
 def _signature(key: Cell, values: list[Cell]) -> bool:
@@ -1008,10 +1010,6 @@ def _page_pairs(cells: list[Cell], links: bool = True) -> list[KeyValue]:
 
     cells, out = rule_pairs(cells)
     return out + link_pairs(cells, form_links.extra_links(cells) if links else [])
-
-
-_SIGNATURE_LABEL = re.compile(r"signature", re.IGNORECASE)
-BLANK_SIGNATURE_CONFIDENCE = 0.3  # a field found by its label alone, as weak as the weakest rule
 
 
 def link_pairs(cells: list[Cell], links: list[tuple[Cell, Cell, float]]) -> list[KeyValue]:
