@@ -90,6 +90,14 @@ class Region(_Model):
     source: str = "layout"  # "picodet" model or "geometry" fallback
 
 
+class Ruling(_Model):
+    """A ruled line of a scanned page (an answer line, a box's border, an underline), in the
+    frame of the page's words (docproc.ocr.rulings)."""
+
+    orientation: Literal["horizontal", "vertical"]
+    bbox: BBox
+
+
 class Page(_Model):
     number: int  # 1-based
     width: float
@@ -106,6 +114,7 @@ class Page(_Model):
     words: list[Word] = PydField(default_factory=list)
     lines: list[Line] = PydField(default_factory=list)
     regions: list[Region] = PydField(default_factory=list)
+    rulings: list[Ruling] = PydField(default_factory=list)
     warnings: list[str] = PydField(default_factory=list)
     timings: dict[str, float] = PydField(default_factory=dict)
 

@@ -66,6 +66,8 @@ class OcrOptions(_Opts):
     det_max_mpixels: float = 4.0
     # Ticked check boxes found in the page image become words "☑" (docproc.ocr.marks).
     selection_marks: bool = True
+    # Ruled lines (answer lines, box borders) found in the page image (docproc.ocr.rulings).
+    rulings: bool = True
 
 
 class LayoutOptions(_Opts):

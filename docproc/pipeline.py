@@ -152,6 +152,7 @@ def process_pages(
                 rotation=read.rotation,
                 skew=read.skew,
                 words=read.words,
+                rulings=read.rulings,
                 warnings=list(read.warnings),
             )
         if image is not None:  # e.g. "rendered at 100 dpi: page too large at 200"

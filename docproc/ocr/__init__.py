@@ -81,6 +81,8 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
         if options.selection_marks:
             _add_selection_marks(image, result)
         _straighten(result, deskew.words_skew(result.words, image.width, image.height), image)
+        if options.rulings:
+            _add_rulings(image, result)
         result.script = dominant_script(result.words)
         return result
 
@@ -111,6 +113,8 @@ def ocr_page(image: Image.Image, options: OcrOptions, limits: Limits) -> OcrPage
     if options.selection_marks:
         _add_selection_marks(image, result)
     _straighten(result, read.skew, image)
+    if options.rulings:
+        _add_rulings(image, result)
     result.script = dominant_script(result.words)
     return result
 
@@ -130,3 +134,12 @@ def _add_selection_marks(image: Image.Image, result: OcrPageResult) -> None:
     first = max((w.segment or 0 for w in result.words), default=-1) + 1
     result.words.extend(find_selection_marks(image, result.words, first))
     result.timings["marks"] = round(time.perf_counter() - t0, 4)
+
+
+def _add_rulings(image: Image.Image, result: OcrPageResult) -> None:
+    """Ruled lines (docproc.ocr.rulings), in the frame of the straightened words."""
+    from docproc.ocr.rulings import find_rulings
+
+    t0 = time.perf_counter()
+    result.rulings = find_rulings(image, result.words, result.skew)
+    result.timings["rulings"] = round(time.perf_counter() - t0, 4)

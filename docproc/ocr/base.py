@@ -7,7 +7,7 @@ from typing import Protocol, Sequence
 
 from PIL import Image
 
-from docproc.document import BBox, Word
+from docproc.document import BBox, Ruling, Word
 
 
 class OcrEngine(Protocol):
@@ -25,6 +25,7 @@ class OcrPageResult:
     rotation: int = 0  # degrees the image was rotated before reading
     # Degrees the scan's rows were skewed by; the words are straightened (docproc.deskew).
     skew: float = 0.0
+    rulings: list[Ruling] = field(default_factory=list)  # ruled lines, in the words' frame
     warnings: list[str] = field(default_factory=list)
     # Seconds per step ("det", "rec", "script", ...), for benchmarks.
     timings: dict[str, float] = field(default_factory=dict)

@@ -5,12 +5,12 @@ mostly a matter of weighing many small signals at once: a grid cell belongs to i
 *and* to its column heading, a Title-Case answer looks like a label, a tick-box option answers
 the label over its row. This module scores every (label box, answer box) candidate on the page
 (the nearest boxes left of an answer on its row, the nearest above it in its column) with a
-small gradient-boosted tree model over geometry, lettering and what the rules decided, and adds
-the links the rules did not make.
+small gradient-boosted tree model over geometry, lettering, the page's ruled lines
+(form_rulings.py) and what the rules decided, and adds the links the rules did not make.
 
 The model is trained by `scripts/train_form_links.py` on the FUNSD dev set's question/answer
-pairs (features only: box geometry, letter classes, counts of generic field-label words, the
-rules' own verdicts; no dev-set words or names)
+pairs (features only: box geometry, letter classes, counts of generic field-label words, ruled
+lines, the rules' own verdicts; no dev-set words or names)
 and shipped as ONNX (`models/form_links.onnx`, 261 KB), run by ONNX Runtime, which the OCR
 already loads. On the dev set's own forms the model is in-sample; the script's cross-validation
 gives the estimate for unseen forms. Without the file the rules' pairs stand alone.
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from docproc.readers.rules import form_rulings
 from docproc.readers.rules.forms import (_MARKS, _field_words, _has_row_value, _keyish, _wide, closed_key,
                                         label_like)
 
@@ -53,7 +54,7 @@ FEATURES = (
     "v_has_row_key", "k_row_boxes", "page_boxes",
     "k_column_boxes", "dx_page", "dy_page", "k_x", "v_y", "k_has_row_value",
     "k_field", "v_field", "k_aligned", "v_aligned", "k_cands", "v_cands",
-)
+) + form_rulings.FEATURES
 
 
 @dataclass
@@ -192,6 +193,7 @@ def features(cells: list, cands: Candidates) -> np.ndarray:
         column_boxes[k], x0[v] - x1[k], y0[v] - y1[k], x0[k], y0[v], row_value[k],
         field[k], field[v], aligned[k], aligned[v],
         np.bincount(k, minlength=n)[k], np.bincount(v, minlength=n)[v],
+        form_rulings.features(cells, k, v, col, getattr(cells, "rulings", ())),
     ])
     return out.astype(np.float32)
 

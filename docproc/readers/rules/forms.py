@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from docproc.document import BBox, Document, KeyValue, union_bbox
+from docproc.document import BBox, Document, KeyValue, Ruling, union_bbox
 from docproc.normalize import find_dates
 
 MAX_KEY_WORDS = 7
@@ -385,8 +385,9 @@ class PageCells(list):
     box height of the query's (pairing asks for the row of nearly every box: over the whole list
     that was quadratic, and dense born-digital grids have hundreds of boxes per page)."""
 
-    def __init__(self, cells: list[Cell]):
+    def __init__(self, cells: list[Cell], rulings: list[Ruling] | tuple = ()):
         super().__init__(cells)
+        self.rulings = list(rulings)  # the page's ruled lines (form_rulings.py)
         self._order = sorted(range(len(self)), key=lambda i: self[i].bbox[1])
         self._tops = [self[i].bbox[1] for i in self._order]
         self._index = {id(c): i for i, c in enumerate(self)}
@@ -877,7 +878,8 @@ def cells_by_page(doc: Document) -> list[PageCells]:
     by_page: dict[int, list[Cell]] = {}
     for cell in page_cells(doc):
         by_page.setdefault(cell.page, []).append(cell)
-    return [PageCells(cells) for cells in by_page.values()]
+    rulings = {p.number: p.rulings for p in doc.pages}
+    return [PageCells(cells, rulings.get(number, ())) for number, cells in by_page.items()]
 
 
 def _label_tail(cells: PageCells, key: Cell) -> Cell | None:
@@ -1030,7 +1032,7 @@ def link_pairs(cells: list[Cell], links: list[tuple[Cell, Cell, float]]) -> list
 def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
     """The page's boxes (label lines joined) and the pairs the layout rules find among them;
     each box's `links` name the keys it answers."""
-    cells = PageCells(_join_label_lines(cells))
+    cells = PageCells(_join_label_lines(cells), getattr(cells, "rulings", ()))
     out: list[KeyValue] = []
     headed = []
     in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading
