@@ -64,3 +64,13 @@ def test_numbers_side_by_side_are_separate_answers_but_a_spaced_date_is_one():
         (0.1, 0.20, "Date"), (0.40, 0.20, "8"), (0.412, 0.20, "10"), (0.432, 0.20, "82"),
     ])
     assert _pairs(p) == [("Strength", "4.31"), ("Date", "8 10 82")]
+
+
+def test_a_label_glued_to_the_figure_after_its_colon_is_split():
+    p = page(1, [
+        (0.1, 0.10, "DATE:8/13/93"),
+        (0.1, 0.20, "Telephone:(202) 842-9530"),
+        (0.1, 0.30, "Start 10:30"),  # a time: no label before its colon
+        (0.1, 0.40, "see http://example.com/a"),  # a web address
+    ])
+    assert _pairs(p) == [("DATE:", "8/13/93"), ("Telephone:", "(202) 842-9530")]

@@ -177,13 +177,16 @@ def _caps_word(word: str) -> bool:
 
 # "1993DEPARTMENT:": OCR glued an answer's last figure to the next label.
 _GLUED_LABEL = re.compile(r"^(.*[\d)])([A-Z][A-Z&/.'-]{2,}:)$")
+# "DATE:8/13/93", "Telephone:(202)": a label glued to the figure after its colon.
+_GLUED_VALUE = re.compile(r"^([A-Z][A-Za-z]{2,}:)(\(?\d.*)$")
 
 
 def _unglue(words: list[tuple[str, BBox]]) -> list[tuple[str, BBox]]:
     out: list[tuple[str, BBox]] = []
     for w, b in words:
         m = _GLUED_LABEL.match(w)
-        out.extend(_split_word(w, b, m.start(2)) if m else [(w, b)])
+        v = _GLUED_VALUE.match(w) if m is None else None
+        out.extend(_split_word(w, b, m.start(2)) if m else _split_word(w, b, v.start(2)) if v else [(w, b)])
     return out
 
 
