@@ -26,7 +26,7 @@ MIN_VERTICAL = 1.5
 MAX_THICKNESS = 0.5  # text line heights
 JOIN_GAP = 2.0  # text line heights between two pieces of one rule
 JOIN_OFFSET = 0.4  # text line heights two pieces of one rule may stand apart across it
-MAX_PIECES = 2000  # per orientation, longest first: a halftone photo is all short "rules"
+MAX_PIECES = 500  # per orientation, longest first (joining them is quadratic; a FUNSD form has under 80)
 MAX_RULINGS = 400  # per page
 
 

@@ -11,7 +11,7 @@ small gradient-boosted tree model over geometry, lettering, the page's ruled lin
 The model is trained by `scripts/train_form_links.py` on the FUNSD dev set's question/answer
 pairs (features only: box geometry, letter classes, counts of generic field-label words, ruled
 lines, the rules' own verdicts; no dev-set words or names)
-and shipped as ONNX (`models/form_links.onnx`, 261 KB), run by ONNX Runtime, which the OCR
+and shipped as ONNX (`models/form_links.onnx`, 442 KB), run by ONNX Runtime, which the OCR
 already loads. On the dev set's own forms the model is in-sample; the script's cross-validation
 gives the estimate for unseen forms. Without the file the rules' pairs stand alone.
 """

@@ -5,7 +5,8 @@ a heading and a cell, or a border between a label and the next box on its row, p
 The rules come from the page image (docproc.ocr.rulings); a page without any (a text-layer
 PDF, an unruled form) gets zeros, which the model learns from a copy of every training page
 without its rules (scripts/train_form_links.py).
-FUNSD cross-validated soft F1 0.535 -> 0.543-0.546 over three fold seeds (README).
+FUNSD cross-validated soft F1 0.535-0.538 -> 0.541-0.545 over three fold seeds, with this
+session's other changes (README, twentieth session).
 """
 
 from __future__ import annotations

@@ -184,9 +184,8 @@ _GLUED_VALUE = re.compile(r"^([A-Z][A-Za-z]{2,}:)(\(?\d.*)$")
 def _unglue(words: list[tuple[str, BBox]]) -> list[tuple[str, BBox]]:
     out: list[tuple[str, BBox]] = []
     for w, b in words:
-        m = _GLUED_LABEL.match(w)
-        v = _GLUED_VALUE.match(w) if m is None else None
-        out.extend(_split_word(w, b, m.start(2)) if m else _split_word(w, b, v.start(2)) if v else [(w, b)])
+        m = _GLUED_LABEL.match(w) or _GLUED_VALUE.match(w)
+        out.extend(_split_word(w, b, m.start(2)) if m else [(w, b)])
     return out
 
 
