@@ -39,7 +39,7 @@ from docproc.options import LayoutOptions, OcrOptions, PipelineOptions  # noqa: 
 
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 STAGES = ["sniff", "text_layer", "render", "ocr", "ocr_det", "ocr_cls", "ocr_rec", "ocr_word_boxes", "ocr_script",
-          "ocr_marks", "layout", "reader", "write"]
+          "ocr_marks", "ocr_rulings", "layout", "reader", "write"]
 SCANNED = {"sroie_receipts", "funsd_forms", "cms1500_claims"}
 SCHEMAS = {"sroie_receipts": "receipt", "funsd_forms": "key_values", "kleister_nda": "nda", "cms1500_claims": "cms1500",
            "parsee_invoices": "invoice", "deepform_adbuy": str(REPO / "examples" / "schemas" / "adbuy.yaml"),
