@@ -3,6 +3,7 @@ ONNX model and what it adds to the layout rules' pairs, on hand-built pages."""
 
 import numpy as np
 
+from docproc.document import Ruling
 from docproc.readers.rules import form_links, forms
 from docproc.readers.rules.forms import read_form_pairs
 from tests.rules_helpers import document, page
@@ -62,13 +63,38 @@ def test_choose_links_keeps_the_likeliest_new_key_per_direction():
     assert got == [("Male", "42", 0.9), ("Male", "58", 0.6)]
 
 
+_SPEC_SHEET = [(0.1, 0.10, "Brand"), (0.3, 0.10, "PHOENIX"),
+               (0.1, 0.13, "Supplier(s)"), (0.3, 0.13, "Ecusta"), (0.5, 0.13, "Swift"),
+               (0.1, 0.16, "Color"), (0.3, 0.16, "Imitation Cork"),
+               (0.1, 0.19, "Style"), (0.3, 0.19, "HLB-KS"), (0.1, 0.22, "Country"), (0.3, 0.22, "CYPRUS")]
+
+
+def _spec_sheet(answer_lines: bool):
+    """A scanned spec sheet: each answer typed on a line drawn for it (when `answer_lines`)."""
+    doc = document(page(1, _SPEC_SHEET))
+    if answer_lines:
+        doc.pages[0].rulings = [Ruling(orientation="horizontal", bbox=(0.28, y + 0.017, 0.7, y + 0.018))
+                                for y in (0.10, 0.13, 0.16, 0.19, 0.22)]
+    return doc
+
+
+def _link_probability(doc, key: str, value: str) -> float:
+    cells, _ = forms.rule_pairs(forms.cells_by_page(doc)[0])
+    cands = form_links.candidates(cells)
+    p = form_links.default_model().predict(form_links.features(cells, cands))
+    return next(float(pi) for k, v, pi in zip(cands.key, cands.value, p)
+                if cells[k].text == key and cells[v].text == value)
+
+
+def test_an_answer_line_makes_a_link_likelier():
+    bare = _link_probability(_spec_sheet(answer_lines=False), "Supplier(s)", "Ecusta")
+    ruled = _link_probability(_spec_sheet(answer_lines=True), "Supplier(s)", "Ecusta")
+    assert ruled > bare
+
+
 def test_the_model_pairs_a_title_case_answer_the_rules_leave_alone():
-    rows = [(0.1, 0.10, "Brand"), (0.3, 0.10, "PHOENIX"),
-            (0.1, 0.13, "Supplier(s)"), (0.3, 0.13, "Ecusta"), (0.5, 0.13, "Swift"),
-            (0.1, 0.16, "Color"), (0.3, 0.16, "Imitation Cork"),
-            (0.1, 0.19, "Style"), (0.3, 0.19, "HLB-KS"), (0.1, 0.22, "Country"), (0.3, 0.22, "CYPRUS")]
-    rules = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(document(page(1, rows)), links=False)}
-    both = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(document(page(1, rows)))}
+    rules = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(_spec_sheet(True), links=False)}
+    both = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(_spec_sheet(True))}
     assert ("Supplier(s)", "Ecusta") not in rules  # two Title-Case boxes after a label: no rule fires
     assert ("Supplier(s)", "Ecusta") in both
     assert all(both[pair] == conf for pair, conf in rules.items())  # the rules' pairs stay as they were
