@@ -74,8 +74,8 @@ def _model():
     # Extremely randomized trees, not gradient boosting: on the same features, folds and
     # candidates (each there twice, with and without its page's ruled lines) they score the
     # unseen forms 0.548 / 0.549 / 0.550 against boosting's 0.541 / 0.545 / 0.544 (fold seeds
-    # 0-2, README). Leaves of 5 (fold seed 0: 10 or 20 lose 0.002, 0.005), 30 % of the features per split (50 %
-    # loses 0.003), 50 trees (the ONNX file grows with each).
+    # 0-2, README). Leaves of 5 (fold seed 0: 10 or 20 lose 0.002, 0.005), 30 % of the
+    # features per split (50 % loses 0.003), 50 trees (the ONNX file grows with each).
     return ExtraTreesClassifier(n_estimators=50, min_samples_leaf=5, max_features=0.3, n_jobs=2,
                                 random_state=SEED)
 
