@@ -97,9 +97,10 @@ def test_the_model_pairs_a_title_case_answer_the_rules_leave_alone():
     both = {(kv.key, kv.value): kv.confidence for kv in read_form_pairs(_spec_sheet(True))}
     assert ("Supplier(s)", "Ecusta") not in rules  # two Title-Case boxes after a label: no rule fires
     assert ("Supplier(s)", "Ecusta") in both
-    assert all(both[pair] == conf for pair, conf in rules.items())  # the rules' pairs stay as they were
-    # A learned link is weaker evidence than a rule's pair.
-    assert both[("Supplier(s)", "Ecusta")] < min(rules.values())
+    assert set(rules) < set(both)  # the pair check keeps the rules' pairs
+    # The link's confidence is its probability (the boxes read at OCR confidence 1).
+    p = _link_probability(_spec_sheet(True), "Supplier(s)", "Ecusta")
+    assert both[("Supplier(s)", "Ecusta")] == round(p, 4)
 
 
 def test_a_page_with_too_many_boxes_gets_no_candidates():

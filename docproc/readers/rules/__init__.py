@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from docproc.checks import apply_checks, icd10_shape
 from docproc.document import Document, Extraction, FieldValue, union_bbox
-from docproc.readers.rules import fallbacks, form_links, passages
+from docproc.readers.rules import fallbacks, form_links, form_pair_check, passages
 from docproc.readers.rules.candidates import (
     Candidate,
     column_total,
@@ -360,8 +360,9 @@ class RulesReader:
     name = "rules"
 
     def __init__(self, semantic_labels: bool = False, label_encoder: str | None = None) -> None:
-        # The form-link model loads with the reader (once per process), not on the first form.
+        # The form models load with the reader (once per process), not on the first form.
         form_links.default_model()
+        form_pair_check.default_model()
         self._encoder = None
         if semantic_labels:
             from docproc.readers.rules.semantic import get_encoder

@@ -237,17 +237,14 @@ def default_model() -> LinkModel | None:
     return LinkModel() if MODEL_PATH.is_file() else None
 
 
-def extra_links(cells: list, model: LinkModel | None = None,
+def extra_links(cells: list, cands: Candidates, x: np.ndarray, model: LinkModel | None = None,
                 threshold: float = ADD_THRESHOLD) -> list[tuple[object, object, float]]:
     """(key, value, probability) for the links the rules did not make that the model finds
-    likely (see `choose_links`)."""
+    likely (see `choose_links`), given the page's candidates and their `features`."""
     model = model if model is not None else default_model()
-    if model is None:
+    if model is None or not len(cands):
         return []
-    cands = candidates(cells)
-    if not len(cands):
-        return []
-    return choose_links(cells, cands, model.predict(features(cells, cands)), threshold)
+    return choose_links(cells, cands, model.predict(x), threshold)
 
 
 def choose_links(cells: list, cands: Candidates, probs, threshold: float) -> list[tuple[object, object, float]]:

@@ -25,7 +25,6 @@ MAX_RIGHT_GAP = 0.35  # page widths between a label and its value on one row
 MAX_VALUE_LINES = 12
 MAX_HEADING_WORDS = 4  # a column heading is short: "Weight", "HK Trial", "Date of Birth"
 ROW_MATRIX_MAX = 2000  # boxes per page up to which all rows are found at once (an n x n matrix)
-LINK_CONFIDENCE = 0.5  # times the link model's probability: a learned link is weaker evidence than a rule
 # A signature is handwriting that OCR reads as noise ("A chll hp", "4\u221a."): read below this
 # confidence after a sign-off label, it is the answer without text (signed). Typed names after
 # such labels read at 0.97 and above. FUNSD cross-validated soft F1 +0.004 (README).
@@ -732,11 +731,23 @@ def _signature(key: Cell, values: list[Cell]) -> bool:
             and min(v.confidence for v in values) < SIGNATURE_TEXT_CONFIDENCE)
 
 
-def _pair(key: Cell, values: list[Cell], confidence: float) -> KeyValue:
-    key.is_key = True
-    for v in values:
-        v.links.append(key)
-    return _key_value(key, values, confidence)
+class RulePairs(list):
+    """The rules' pairs (KeyValue) of a page and, beside each, the boxes it joins and the rule's
+    own confidence: what the pair check (form_pair_check.py) judges it by."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.boxes: list[tuple[Cell, list[Cell], float]] = []
+
+    def add(self, key: Cell, values: list[Cell], confidence: float, *, key_text: str | None = None) -> None:
+        key.is_key = True
+        for v in values:
+            v.links.append(key)
+        pair = _key_value(key, values, confidence)
+        if key_text is not None:
+            pair.key = key_text
+        self.append(pair)
+        self.boxes.append((key, values, confidence))
 
 
 def _key_value(key: Cell, values: list[Cell], confidence: float) -> KeyValue:
@@ -971,7 +982,7 @@ def _offers_options(cells: PageCells, key: Cell, first: list[Cell]) -> bool:
     return any(c is not first[0] and c.text.strip(".:").lower() in _OPTIONS for c in _row(cells, key))
 
 
-def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
+def _tick(cells: list[Cell], mark: Cell, out: "RulePairs") -> None:
     """A ticked box answers the option printed next to it: the nearer label on its row, the
     one after it on a tie ("X Proposed", "Yes x  No")."""
     h = mark.height
@@ -982,7 +993,7 @@ def _tick(cells: list[Cell], mark: Cell, out: list[KeyValue]) -> None:
     if near:
         _, _, label = min(near, key=lambda t: (t[0], t[1]))
         _take(label, [mark])
-        out.append(_pair(label, [mark], 0.5))
+        out.add(label, [mark], 0.5)
 
 
 def _answer_under_label(cells: PageCells, key: Cell) -> list[Cell] | None:
@@ -1010,10 +1021,16 @@ def _answer_under_label(cells: PageCells, key: Cell) -> list[Cell] | None:
 
 
 def _page_pairs(cells: list[Cell], links: bool = True) -> list[KeyValue]:
-    from docproc.readers.rules import form_links  # it builds on this module's helpers
+    # Both build on this module's helpers.
+    from docproc.readers.rules import form_links, form_pair_check
 
     cells, out = rule_pairs(cells)
-    return out + link_pairs(cells, form_links.extra_links(cells) if links else [])
+    if not links:
+        return list(out) + link_pairs(cells, [])
+    cands = form_links.candidates(cells)
+    x = form_links.features(cells, cands)
+    return (form_pair_check.checked(cells, cands, x, out)
+            + link_pairs(cells, form_links.extra_links(cells, cands, x)))
 
 
 def link_pairs(cells: list[Cell], links: list[tuple[Cell, Cell, float]]) -> list[KeyValue]:
@@ -1022,7 +1039,8 @@ def link_pairs(cells: list[Cell], links: list[tuple[Cell, Cell, float]]) -> list
     by hand (OCR found no text to pair) or left blank: its answer has no text. Only "Signature":
     other sign-off labels ("Approved By") left alone more often head a name printed elsewhere.
     Marks no box (the training script scores several link sets over the same boxes)."""
-    out = [_key_value(key, [value], LINK_CONFIDENCE * p) for key, value, p in links]
+    # A learned link's confidence is its probability, as a checked rule pair's (form_pair_check.py).
+    out = [_key_value(key, [value], p) for key, value, p in links]
     keys = {id(key) for key, _, _ in links}
     out += [KeyValue(key=c.text, value="", page=c.page, key_bbox=c.bbox,
                      confidence=round(BLANK_SIGNATURE_CONFIDENCE * c.confidence, 4))
@@ -1031,11 +1049,11 @@ def link_pairs(cells: list[Cell], links: list[tuple[Cell, Cell, float]]) -> list
     return out
 
 
-def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
+def rule_pairs(cells: list[Cell]) -> tuple[PageCells, RulePairs]:
     """The page's boxes (label lines joined) and the pairs the layout rules find among them;
     each box's `links` name the keys it answers."""
     cells = PageCells(_join_label_lines(cells), getattr(cells, "rulings", ()))
-    out: list[KeyValue] = []
+    out = RulePairs()
     headed = []
     in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading
     for group in _value_groups(cells):
@@ -1087,14 +1105,14 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
             key.used = True
             for values in groups:
                 _take(key, values)
-                out.append(_pair(key, values, 0.8 if closed else 0.55))
+                out.add(key, values, 0.8 if closed else 0.55)
             continue
         if not closed:
             if id(key) not in headings:
                 values = _answer_under_label(cells, key)
                 if values:
                     _take(key, values)
-                    out.append(_pair(key, values, 0.3))
+                    out.add(key, values, 0.3)
             continue
         if _right_neighbour(cells, key) is not None:
             continue
@@ -1106,14 +1124,13 @@ def rule_pairs(cells: list[Cell]) -> tuple[PageCells, list[KeyValue]]:
             if not _wide(below):
                 for item in _list_answers(cells, key, below):
                     _take(key, [item])
-                    out.append(_pair(key, [item], 0.35))
+                    out.add(key, [item], 0.35)
                 continue
             values = _continuation(cells, below)
             _take(key, values)
-            out.append(_pair(key, values, 0.6))
+            out.add(key, values, 0.6)
     for head, group in headed:
         if not head.used:
-            pair = _pair(head, group, 0.45)
-            pair.key = " ".join([_heading(cells, head)] + [t.text for t in tails.get(id(head), [])])
-            out.append(pair)
+            out.add(head, group, 0.45,
+                    key_text=" ".join([_heading(cells, head)] + [t.text for t in tails.get(id(head), [])]))
     return cells, out
