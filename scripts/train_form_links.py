@@ -132,7 +132,8 @@ def _score(docs: list[Doc], probs: list[Probs], link_threshold: float | None, ch
         at = at_pair = 0
         for (cells, cs), out in zip(d.cands, d.rule):
             check = p.check[at_pair:at_pair + len(out)]
-            kept = out if check_threshold is None or not len(cs) else form_pair_check.keep(out, check, check_threshold)
+            judged = check_threshold is not None and cells.scanned and len(cs)  # as form_pair_check.checked
+            kept = form_pair_check.keep(out, check, check_threshold) if judged else out
             links = ([] if link_threshold is None
                      else form_links.choose_links(cells, cs, p.links[at:at + len(cs)], link_threshold))
             pred += [{"key": kv.key, "value": kv.value} for kv in list(kept) + forms.link_pairs(cells, links)]
@@ -207,7 +208,8 @@ def main() -> None:
     for t in (0.2, 0.4, 0.5):
         print(f"rules checked + links ({cv}), link threshold {t}: soft F1 %.3f, exact F1 %.3f"
               % _score(docs, probs, t, check_t))
-    print(f"the same without the ruled lines (as on a text-layer page), thresholds {link_t} / {check_t}: "
+    print(f"the same without the ruled lines (OcrOptions.rulings off; a text-layer page has none either), "
+          f"thresholds {link_t} / {check_t}: "
           "soft F1 %.3f, exact F1 %.3f" % _score(docs, bare, link_t, check_t))
     confidences = np.concatenate([p.check for p in probs])
     right = np.concatenate([d.pair_y for d in docs])

@@ -11,8 +11,16 @@ _MEMO = [(0.1, 0.10, "TO:"), (0.2, 0.10, "J. Brown"), (0.1, 0.13, "FROM:"), (0.2
          (0.1, 0.16, "DATE:"), (0.2, 0.16, "May 4, 1992"), (0.1, 0.19, "SUBJECT:"), (0.25, 0.19, "Test Results")]
 
 
+def _scan(rows):
+    """A hand-built page as if OCR had read it (the check judges scanned pages only)."""
+    doc = document(page(1, rows))
+    doc.pages[0].text_source = "ocr"
+    return doc
+
+
 def _rule_pairs(rows):
-    cells, pairs = forms.rule_pairs(forms.cells_by_page(document(page(1, rows)))[0])
+    cells, pairs = forms.rule_pairs(forms.cells_by_page(_scan(rows))[0])
+    assert cells.scanned
     return cells, pairs
 
 
@@ -51,24 +59,32 @@ def test_keep_drops_the_unlikely_pairs_and_gives_the_rest_their_probability():
     assert [kv.confidence for kv in pairs] == [0.8] * 4  # the rules' own pairs are not changed
 
 
+_BRAND = [(0.1, 0.10, "Name:"), (0.3, 0.10, "Marlboro Lights"), (0.1, 0.13, "PHOENIX"), (0.3, 0.13, "Filter")]
+
+
 def test_the_shipped_check_drops_a_value_taken_for_a_label_and_keeps_a_memo_header():
     assert form_pair_check.MODEL_PATH.is_file()
     assert form_pair_check.default_model()._session.get_inputs()[0].shape[1] == len(form_pair_check.FEATURES)
-    rows = [(0.1, 0.10, "Name:"), (0.3, 0.10, "Marlboro Lights"), (0.1, 0.13, "PHOENIX"), (0.3, 0.13, "Filter")]
-    rules = [(kv.key, kv.value) for kv in read_form_pairs(document(page(1, rows)), links=False)]
-    checked = [(kv.key, kv.value) for kv in read_form_pairs(document(page(1, rows)))]
+    rules = [(kv.key, kv.value) for kv in read_form_pairs(_scan(_BRAND), links=False)]
+    checked = [(kv.key, kv.value) for kv in read_form_pairs(_scan(_BRAND))]
     assert ("PHOENIX", "Filter") in rules  # an upper-case brand name left of a word: a label, say the rules
     assert ("PHOENIX", "Filter") not in checked and ("Name:", "Marlboro Lights") in checked
-    memo = read_form_pairs(document(page(1, _MEMO)))
+    memo = read_form_pairs(_scan(_MEMO))
     assert [(kv.key, kv.value) for kv in memo] == [("TO:", "J. Brown"), ("FROM:", "K. Lee"),
                                                    ("DATE:", "May 4, 1992"), ("SUBJECT:", "Test Results")]
     assert min(kv.confidence for kv in memo) > 0.8
 
 
+def test_a_page_read_from_its_text_layer_keeps_the_rules_pairs():
+    rules = [(kv.key, kv.value, kv.confidence) for kv in read_form_pairs(document(page(1, _BRAND)), links=False)]
+    both = [(kv.key, kv.value, kv.confidence) for kv in read_form_pairs(document(page(1, _BRAND)))]
+    assert ("PHOENIX", "Filter", 0.55) in rules
+    assert both[:len(rules)] == rules  # the check knows scanned forms only
+
+
 def test_without_the_model_the_rules_pairs_stand(monkeypatch):
     monkeypatch.setattr(form_pair_check, "default_model", lambda: None)
-    rows = [(0.1, 0.10, "Name:"), (0.3, 0.10, "Marlboro Lights"), (0.1, 0.13, "PHOENIX"), (0.3, 0.13, "Filter")]
-    cells, pairs = _rule_pairs(rows)
+    cells, pairs = _rule_pairs(_BRAND)
     cands = form_links.candidates(cells)
     kept = form_pair_check.checked(cells, cands, form_links.features(cells, cands), pairs)
     assert [(kv.key, kv.value, kv.confidence) for kv in kept] == [(kv.key, kv.value, kv.confidence) for kv in pairs]

@@ -386,9 +386,10 @@ class PageCells(list):
     box height of the query's (pairing asks for the row of nearly every box: over the whole list
     that was quadratic, and dense born-digital grids have hundreds of boxes per page)."""
 
-    def __init__(self, cells: list[Cell], rulings: list[Ruling] | tuple = ()):
+    def __init__(self, cells: list[Cell], rulings: list[Ruling] | tuple = (), scanned: bool = False):
         super().__init__(cells)
         self.rulings = list(rulings)  # the page's ruled lines (form_rulings.py)
+        self.scanned = scanned  # read by OCR, not from a text layer (form_pair_check.py)
         self._order = sorted(range(len(self)), key=lambda i: self[i].bbox[1])
         self._tops = [self[i].bbox[1] for i in self._order]
         self._index = {id(c): i for i, c in enumerate(self)}
@@ -891,8 +892,10 @@ def cells_by_page(doc: Document) -> list[PageCells]:
     by_page: dict[int, list[Cell]] = {}
     for cell in page_cells(doc):
         by_page.setdefault(cell.page, []).append(cell)
-    rulings = {p.number: p.rulings for p in doc.pages}
-    return [PageCells(cells, rulings.get(number, ())) for number, cells in by_page.items()]
+    pages = {p.number: p for p in doc.pages}
+    return [PageCells(cells, pages[number].rulings if number in pages else (),
+                      scanned=number in pages and pages[number].text_source == "ocr")
+            for number, cells in by_page.items()]
 
 
 def _label_tail(cells: PageCells, key: Cell) -> Cell | None:
@@ -1052,7 +1055,7 @@ def link_pairs(cells: list[Cell], links: list[tuple[Cell, Cell, float]]) -> list
 def rule_pairs(cells: list[Cell]) -> tuple[PageCells, RulePairs]:
     """The page's boxes (label lines joined) and the pairs the layout rules find among them;
     each box's `links` name the keys it answers."""
-    cells = PageCells(_join_label_lines(cells), getattr(cells, "rulings", ()))
+    cells = PageCells(_join_label_lines(cells), getattr(cells, "rulings", ()), getattr(cells, "scanned", False))
     out = RulePairs()
     headed = []
     in_table: set[int] = set()  # ids of the answer boxes that sit under a column heading
