@@ -72,6 +72,8 @@ def checked(cells: list, cands: form_links.Candidates, link_x: np.ndarray, pairs
 
 
 def keep(pairs, probs: np.ndarray, threshold: float) -> list:
+    """Copies of the pairs whose probability reaches `threshold`, with it (times the OCR's
+    confidence) as their confidence; `pairs` themselves are left as they are."""
     out = []
     for pair, (key, values, _), p in zip(pairs, pairs.boxes, probs):
         if p >= threshold:
